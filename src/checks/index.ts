@@ -1,0 +1,12 @@
+/** The list of checks. Adding a finding: a code in finding-codes.ts, a check here, a README section. */
+import type { Check } from './types.js';
+import { checkMutableTag } from './mutable-tag.js';
+import { checkRunningSuperseded } from './running-superseded.js';
+import { checkPodIntentUnavailable, checkRuntimeUnavailable } from './sources.js';
+
+export const CHECKS: readonly Check[] = [
+  checkRuntimeUnavailable,
+  checkPodIntentUnavailable,
+  checkRunningSuperseded,
+  checkMutableTag,
+];

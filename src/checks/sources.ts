@@ -1,0 +1,58 @@
+/**
+ * Findings about the scan's own sources: the runtime could not be asked
+ * (runtime-unavailable), or pod intent could not be read (pod-intent-unavailable).
+ */
+import type { Finding } from '../domain/report.js';
+import type { RuntimeErrorKind } from '../domain/snapshot.js';
+import type { CheckContext } from './types.js';
+
+const RUNTIME_FIX: Record<RuntimeErrorKind, string> = {
+  'socket-missing':
+    'Check that containerd runs on this node and that --runtime-endpoint (TAGDRIFT_RUNTIME_ENDPOINT) names its socket; in the DaemonSet, that the hostPath mount points at it.',
+  'permission-denied':
+    'The socket is not readable by this process: run as a user that may open it (usually root), or mount it with matching permissions.',
+  'not-cri-v1':
+    'The endpoint does not serve CRI runtime.v1: enable the CRI plugin (it must not be in disabled_plugins; check containerd logs for "failed to load plugin") or point at the right socket.',
+  timeout: 'The runtime did not answer within the deadline; check containerd health (ctr version, its logs) and node load.',
+  unavailable: 'The socket exists but nothing answers on it: containerd is restarting or has crashed; check its logs.',
+  error: 'Check containerd logs; run with --log-level debug for the gRPC status.',
+};
+
+export function checkRuntimeUnavailable(ctx: CheckContext): Finding[] {
+  const s = ctx.snapshot;
+  const failed = [s.runtime, s.images, s.containers].find((o) => !o.ok);
+  if (!failed || failed.ok) return [];
+  const kind = failed.error.kind as RuntimeErrorKind;
+  return [
+    {
+      code: 'runtime-unavailable',
+      severity: 'critical',
+      message: `Container runtime not usable (${kind}): ${failed.error.message}. Nothing on this node was verified.`,
+      image: undefined,
+      containers: [],
+      evidence: { reason: kind, detail: failed.error.message },
+      remediation: RUNTIME_FIX[kind] ?? RUNTIME_FIX.error,
+    },
+  ];
+}
+
+export function checkPodIntentUnavailable(ctx: CheckContext): Finding[] {
+  const pods = ctx.snapshot.pods;
+  if (pods.ok) return [];
+  return [
+    {
+      code: 'pod-intent-unavailable',
+      severity: 'info',
+      message:
+        `Pods of node ${ctx.snapshot.node || '(unknown)'} were not read from the Kubernetes API (${pods.error.kind}: ${pods.error.message}); ` +
+        'the image each pod asked for and its pull policy are unknown, so tag checks used CRI evidence only.',
+      image: undefined,
+      containers: [],
+      evidence: { reason: pods.error.kind },
+      remediation:
+        pods.error.kind === 'not-configured'
+          ? 'Pass --kubeconfig (or run in-cluster) and --node-name / NODE_NAME.'
+          : 'Check the service account can list pods (ClusterRole in deploy/) and that the API server is reachable.',
+    },
+  ];
+}

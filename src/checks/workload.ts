@@ -1,0 +1,67 @@
+/** Helpers shared by checks: grouping containers and writing kubectl commands for their workloads. */
+import type { ContainerRefInFinding } from '../domain/report.js';
+import type { ContainerView } from '../analyze/join.js';
+
+const ROLLOUT_KINDS: Record<string, string> = {
+  Deployment: 'deployment',
+  StatefulSet: 'statefulset',
+  DaemonSet: 'daemonset',
+};
+
+export function containerRef(v: ContainerView): ContainerRefInFinding {
+  return {
+    namespace: v.pod?.namespace ?? v.record.podNamespace,
+    pod: v.pod?.name ?? v.record.podName,
+    container: v.record.name,
+  };
+}
+
+function uniqueBy<T>(items: readonly T[], key: (t: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}
+
+/** One line per workload: `kubectl -n NS rollout restart deployment/NAME`, or a pod delete for other owners. */
+export function restartCommands(views: readonly ContainerView[]): string[] {
+  return uniqueBy(views, (v) => workloadKey(v)).map((v) => {
+    const ns = v.pod?.namespace ?? v.record.podNamespace ?? 'default';
+    const kind = v.owner ? ROLLOUT_KINDS[v.owner.kind] : undefined;
+    if (v.owner && kind) return `kubectl -n ${ns} rollout restart ${kind}/${v.owner.name}`;
+    const pod = v.pod?.name ?? v.record.podName;
+    if (v.owner && pod) return `kubectl -n ${ns} delete pod ${pod}   # ${v.owner.kind}/${v.owner.name} recreates it`;
+    if (pod) return `recreate pod ${ns}/${pod} (it has no controller that would restart it)`;
+    return `restart container ${v.record.id.slice(0, 12)}`;
+  });
+}
+
+/** `kubectl set image` pinning each workload's container to a digest, where the owner is known. */
+export function pinCommands(views: readonly ContainerView[], name: string, digest: string): string[] {
+  return uniqueBy(views, (v) => `${workloadKey(v)}|${v.record.name}`).flatMap((v) => {
+    const kind = v.owner ? ROLLOUT_KINDS[v.owner.kind] : undefined;
+    if (!v.owner || !kind) return [];
+    const ns = v.pod?.namespace ?? 'default';
+    return [`kubectl -n ${ns} set image ${kind}/${v.owner.name} ${v.record.name}=${name}@${digest}`];
+  });
+}
+
+export function workloadKey(v: ContainerView): string {
+  const ns = v.pod?.namespace ?? v.record.podNamespace ?? '';
+  if (v.owner) return `${ns}/${v.owner.kind}/${v.owner.name}`;
+  return `${ns}/Pod/${v.pod?.name ?? v.record.podName ?? v.record.id}`;
+}
+
+export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

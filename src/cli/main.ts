@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/** Entry point: parses the command line and hands over to a command. No logic lives here. */
+import { helpText, loadOptions, OptionsError } from '../config/options.js';
+import { EXIT, runScan } from './scan.js';
+
+const USAGE = `tagdrift: finds containers whose image is no longer what their tag points to
+
+Usage:
+  tagdrift scan [options]     scan this node once and print the findings
+  tagdrift help [command]     show help
+
+Exit codes (scan): 0 scan ran, 1 findings at or above --fail-on, 2 bad usage, 3 the runtime could not be scanned.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    const which = rest[0];
+    process.stdout.write(which === 'scan' ? `Usage: tagdrift scan [options]\n\n${helpText('scan')}\n` : USAGE);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  if (command === 'scan') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`Usage: tagdrift scan [options]\n\n${helpText('scan')}\n`);
+      return EXIT.ok;
+    }
+    const options = loadOptions('scan', rest, process.env);
+    return runScan(options, { stdout: process.stdout, isTTY: process.stdout.isTTY === true });
+  }
+  process.stderr.write(`tagdrift: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  return EXIT.usage;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof OptionsError) {
+      process.stderr.write(`tagdrift: ${e.problems.join('\ntagdrift: ')}\n`);
+      process.exitCode = EXIT.usage;
+    } else {
+      process.stderr.write(`tagdrift: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = EXIT.scanFailed;
+    }
+  },
+);

@@ -1,0 +1,48 @@
+/** `tagdrift scan`: one scan of this node, printed as a table or the JSON report. */
+import { createCriClient } from '../adapters/cri/client.js';
+import { createKubePodSource } from '../adapters/kube/pods.js';
+import { scanNode } from '../collect/collect.js';
+import { SourceFailure, type RuntimeClient } from '../collect/ports.js';
+import { severityRank } from '../domain/finding-codes.js';
+import type { Report } from '../domain/report.js';
+import type { Options } from '../config/options.js';
+import { createLogger } from '../log.js';
+import { renderTable } from '../render/table.js';
+
+/** Exit codes: documented in the README. */
+export const EXIT = { ok: 0, findings: 1, usage: 2, scanFailed: 3 } as const;
+
+export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
+  const log = createLogger(options.logLevel);
+  let runtime: RuntimeClient | SourceFailure;
+  try {
+    runtime = createCriClient({
+      endpoint: options.runtimeEndpoint,
+      timeoutMs: options.runtimeTimeoutMs,
+      onCall: (method, code, seconds) => log.debug('cri call', { method, code, seconds }),
+    });
+  } catch (e) {
+    runtime = new SourceFailure('error', (e as Error).message);
+  }
+  const pods = createKubePodSource({ kubeconfig: options.kubeconfig, timeoutMs: options.kubeTimeoutMs });
+  if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
+  try {
+    const { report } = await scanNode(
+      { runtime, pods, now: () => new Date() },
+      { nodeName: options.nodeName },
+      { mutableTagPatterns: options.mutableTags },
+    );
+    const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);
+    io.stdout.write(asTable ? renderTable(report, io.isTTY) : `${JSON.stringify(report, null, 2)}\n`);
+    return exitCode(report, options.failOn);
+  } finally {
+    if (!(runtime instanceof SourceFailure)) runtime.close();
+  }
+}
+
+export function exitCode(report: Report, failOn: Options['failOn']): number {
+  if (!report.sources.runtime.ok || !report.sources.images.ok || !report.sources.containers.ok) return EXIT.scanFailed;
+  if (failOn === 'none') return EXIT.ok;
+  const threshold = severityRank(failOn);
+  return report.findings.some((f) => severityRank(f.severity) >= threshold) ? EXIT.findings : EXIT.ok;
+}

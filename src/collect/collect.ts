@@ -1,0 +1,101 @@
+/**
+ * The collector: asks every source once, concurrently, and records each answer as
+ * an Outcome (value or classified error, with its duration). It never throws for a
+ * source failure: a node whose runtime is down still gets a snapshot.
+ */
+import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.js';
+import { analyze } from '../analyze/analyze.js';
+import type { AnalyzeOptions } from '../checks/types.js';
+import type { Report } from '../domain/report.js';
+import { SourceFailure, type PodSource, type RuntimeClient } from './ports.js';
+
+export interface CollectDeps {
+  /** The runtime client, or why none could be made. */
+  readonly runtime: RuntimeClient | SourceFailure;
+  /** The pod source, or why none could be made. */
+  readonly pods: PodSource | SourceFailure;
+  readonly now: () => Date;
+}
+
+export interface CollectOptions {
+  readonly nodeName: string;
+}
+
+async function outcome<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
+  const started = performance.now();
+  try {
+    const value = await fn();
+    return { ok: true, value, durationMs: Math.round(performance.now() - started) };
+  } catch (e) {
+    const durationMs = Math.round(performance.now() - started);
+    if (e instanceof SourceFailure) return { ok: false, error: { kind: e.kind, message: e.message }, durationMs };
+    return { ok: false, error: { kind: 'error', message: (e as Error)?.message ?? String(e) }, durationMs };
+  }
+}
+
+function failed(f: SourceFailure): Outcome<never> {
+  return { ok: false, error: { kind: f.kind, message: f.message }, durationMs: 0 };
+}
+
+export async function collectSnapshot(deps: CollectDeps, options: CollectOptions): Promise<NodeSnapshot> {
+  const collectedAt = deps.now().toISOString();
+  const rt = deps.runtime;
+  const pods = deps.pods;
+  const [runtime, images, containers, podList] = await Promise.all([
+    rt instanceof SourceFailure ? failed(rt) : outcome(() => rt.version()),
+    rt instanceof SourceFailure ? failed(rt) : outcome(() => rt.listImages()),
+    rt instanceof SourceFailure ? failed(rt) : outcome(() => rt.listContainers()),
+    pods instanceof SourceFailure ? failed(pods) : outcome(() => pods.listNodePods(options.nodeName)),
+  ]);
+  return {
+    schemaVersion: 1,
+    node: options.nodeName,
+    collectedAt,
+    runtime,
+    images,
+    containers,
+    pods: podList,
+    imageMeta: {},
+  } as NodeSnapshot;
+}
+
+/** At most this many ImageStatus(verbose) calls per scan, for build metadata. */
+export const MAX_META_LOOKUPS = 32;
+
+/** Image IDs whose build metadata would explain a finding. */
+export function imagesNeedingMeta(report: Report): string[] {
+  const ids = new Set<string>();
+  for (const f of report.findings) {
+    for (const key of ['runningImageId', 'nodeImageId']) {
+      const id = f.evidence[key];
+      if (typeof id === 'string') ids.add(id);
+    }
+  }
+  return [...ids].slice(0, MAX_META_LOOKUPS);
+}
+
+/**
+ * One scan: collect, analyze, then fetch build metadata only for the images a
+ * finding is about and analyze again (analysis is pure and cheap).
+ */
+export async function scanNode(
+  deps: CollectDeps,
+  options: CollectOptions,
+  analyzeOptions?: AnalyzeOptions,
+): Promise<{ snapshot: NodeSnapshot; report: Report }> {
+  let snapshot = await collectSnapshot(deps, options);
+  let report = analyze(snapshot, analyzeOptions);
+  const rt = deps.runtime;
+  const wanted = rt instanceof SourceFailure ? [] : imagesNeedingMeta(report);
+  if (wanted.length > 0 && !(rt instanceof SourceFailure)) {
+    const metas = await Promise.all(wanted.map((id) => rt.imageBuildMeta(id).catch(() => undefined)));
+    const imageMeta: Record<string, ImageBuildMeta> = {};
+    wanted.forEach((id, i) => {
+      const meta = metas[i];
+      if (meta) imageMeta[id] = meta;
+    });
+    snapshot = { ...snapshot, imageMeta };
+    report = analyze(snapshot, analyzeOptions);
+  }
+  return { snapshot, report };
+}

@@ -1,0 +1,51 @@
+/**
+ * Ports: the role-named interfaces the collector depends on. Each has a real
+ * adapter (src/adapters/*) and a fake (test/fakes/*); one conformance suite runs
+ * against both so the fake cannot drift from the real thing.
+ */
+import type {
+  ContainerRecord,
+  ImageBuildMeta,
+  ImageRecord,
+  KubeErrorKind,
+  PodRecord,
+  RuntimeErrorKind,
+  RuntimeInfo,
+} from '../domain/snapshot.js';
+
+/** A classified failure of a source; the collector turns it into an Outcome error. */
+export class SourceFailure<K extends string = string> extends Error {
+  constructor(
+    readonly kind: K,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SourceFailure';
+  }
+}
+
+export type RuntimeFailure = SourceFailure<RuntimeErrorKind>;
+export type KubeFailure = SourceFailure<KubeErrorKind>;
+
+/** Read-only view of the container runtime over CRI. Every method rejects with a RuntimeFailure. */
+export interface RuntimeClient {
+  /** Runtime name and version, and the CRI API version it speaks (must be `v1`). */
+  version(): Promise<RuntimeInfo>;
+  /** All images in the runtime's CRI namespace (`k8s.io` on containerd). */
+  listImages(): Promise<ImageRecord[]>;
+  /** All containers, in any state. */
+  listContainers(): Promise<ContainerRecord[]>;
+  /**
+   * Build metadata (OCI version/revision/created/source labels) of one image, from
+   * `ImageStatus(verbose)`; everything else in the image config is discarded.
+   * Undefined when the runtime does not know the image or gives no config.
+   */
+  imageBuildMeta(imageId: string): Promise<ImageBuildMeta | undefined>;
+  /** Releases the connection. */
+  close(): void;
+}
+
+/** Pods scheduled to one node, as the Kubernetes API describes them. Rejects with a KubeFailure. */
+export interface PodSource {
+  listNodePods(nodeName: string): Promise<PodRecord[]>;
+}

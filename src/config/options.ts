@@ -1,0 +1,168 @@
+/**
+ * The option table: every option has one flag, one environment variable, one
+ * default and one help line. `--help` and the README's options table are generated
+ * from it. Values are validated once, all errors are reported together, and the
+ * result is frozen.
+ */
+import { hostname } from 'node:os';
+import { DEFAULT_RUNTIME_ENDPOINT } from '../adapters/cri/endpoint.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../checks/types.js';
+
+export type Command = 'scan';
+
+type Kind = 'string' | 'duration' | 'list' | { choices: readonly string[] };
+
+export interface OptionSpec {
+  readonly key: keyof Options;
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: Kind;
+  /** Default as the user would write it; `undefined` = unset. */
+  readonly default: string | undefined;
+  /** How the default is shown in help when it is computed. */
+  readonly defaultLabel?: string;
+  readonly help: string;
+  readonly commands: readonly Command[];
+}
+
+export interface Options {
+  readonly runtimeEndpoint: string;
+  readonly runtimeTimeoutMs: number;
+  readonly kubeconfig: string | undefined;
+  readonly nodeName: string;
+  readonly kubeTimeoutMs: number;
+  readonly output: 'table' | 'json' | 'auto';
+  readonly failOn: 'none' | 'warning' | 'critical';
+  readonly mutableTags: readonly string[];
+  readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
+}
+
+export const OPTION_TABLE: readonly OptionSpec[] = [
+  {
+    key: 'runtimeEndpoint', flag: '--runtime-endpoint', env: 'TAGDRIFT_RUNTIME_ENDPOINT', kind: 'string',
+    default: DEFAULT_RUNTIME_ENDPOINT, help: 'CRI socket of the container runtime (unix:///path or /path)', commands: ['scan'],
+  },
+  {
+    key: 'runtimeTimeoutMs', flag: '--runtime-timeout', env: 'TAGDRIFT_RUNTIME_TIMEOUT', kind: 'duration',
+    default: '10s', help: 'deadline for each CRI call', commands: ['scan'],
+  },
+  {
+    key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', kind: 'string', default: undefined,
+    defaultLabel: 'in-cluster config', help: 'kubeconfig used to read the pods of this node', commands: ['scan'],
+  },
+  {
+    key: 'nodeName', flag: '--node-name', env: 'NODE_NAME', kind: 'string', default: undefined,
+    defaultLabel: 'host name', help: 'Kubernetes node name whose pods to read', commands: ['scan'],
+  },
+  {
+    key: 'kubeTimeoutMs', flag: '--kube-timeout', env: 'TAGDRIFT_KUBE_TIMEOUT', kind: 'duration',
+    default: '10s', help: 'deadline for the Kubernetes API pod list', commands: ['scan'],
+  },
+  {
+    key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'json', 'auto'] },
+    default: 'auto', help: 'table for people, json for machines; auto = table on a terminal, else json', commands: ['scan'],
+  },
+  {
+    key: 'failOn', flag: '--fail-on', env: 'TAGDRIFT_FAIL_ON', kind: { choices: ['none', 'warning', 'critical'] },
+    default: 'none', help: 'exit 1 when a finding of this severity or worse is reported', commands: ['scan'],
+  },
+  {
+    key: 'mutableTags', flag: '--mutable-tags', env: 'TAGDRIFT_MUTABLE_TAGS', kind: 'list',
+    default: DEFAULT_MUTABLE_TAG_PATTERNS.join(','), help: 'comma-separated tag patterns treated as mutable (* = wildcard)', commands: ['scan'],
+  },
+  {
+    key: 'logLevel', flag: '--log-level', env: 'TAGDRIFT_LOG_LEVEL', kind: { choices: ['error', 'warn', 'info', 'debug'] },
+    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan'],
+  },
+];
+
+export class OptionsError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'OptionsError';
+  }
+}
+
+/** `500ms`, `10s`, `5m`, `1h`, or a bare number of milliseconds. */
+export function parseDuration(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(n * factor);
+}
+
+/** Parses argv (after the command) and the environment against the table for one command. */
+export function loadOptions(command: Command, argv: readonly string[], env: NodeJS.ProcessEnv): Options {
+  const specs = OPTION_TABLE.filter((s) => s.commands.includes(command));
+  const byFlag = new Map(specs.map((s) => [s.flag, s]));
+  const raw = new Map<OptionSpec, string>();
+  const problems: string[] = [];
+
+  for (const spec of specs) {
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') raw.set(spec, fromEnv);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = byFlag.get(flag === '-o' ? '--output' : flag);
+    if (!spec) {
+      problems.push(`unknown option ${JSON.stringify(flag)} for "${command}" (see tagdrift ${command} --help)`);
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) problems.push(`${spec.flag} needs a value`);
+    else raw.set(spec, value);
+  }
+
+  const out: Record<string, unknown> = {};
+  for (const spec of specs) {
+    const value = raw.get(spec) ?? spec.default;
+    const source = raw.has(spec) ? `${spec.flag} / ${spec.env}` : 'default';
+    if (value === undefined) {
+      out[spec.key] = undefined;
+      continue;
+    }
+    if (spec.kind === 'duration') {
+      const ms = parseDuration(value);
+      if (ms === undefined || ms <= 0) problems.push(`${spec.flag}: ${JSON.stringify(value)} is not a duration like 500ms, 10s or 5m (${source})`);
+      out[spec.key] = ms;
+    } else if (spec.kind === 'list') {
+      out[spec.key] = value.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (typeof spec.kind === 'object') {
+      if (!spec.kind.choices.includes(value)) {
+        problems.push(`${spec.flag}: ${JSON.stringify(value)} is not one of ${spec.kind.choices.join(', ')} (${source})`);
+      }
+      out[spec.key] = value;
+    } else {
+      out[spec.key] = value;
+    }
+  }
+  out['nodeName'] ??= hostname();
+  if (problems.length > 0) throw new OptionsError(problems);
+  return Object.freeze(out) as unknown as Options;
+}
+
+export function helpText(command: Command): string {
+  const specs = OPTION_TABLE.filter((s) => s.commands.includes(command));
+  const rows = specs.map((s) => {
+    const choices = typeof s.kind === 'object' ? ` (${s.kind.choices.join('|')})` : '';
+    const def = s.defaultLabel ?? s.default ?? '';
+    return `  ${s.flag.padEnd(20)} ${s.help}${choices}\n  ${''.padEnd(20)} env ${s.env}${def ? `, default ${def}` : ''}`;
+  });
+  return rows.join('\n');
+}
+
+/** The README options table (Markdown), generated from OPTION_TABLE. */
+export function optionsMarkdown(): string {
+  const lines = ['| flag | env | default | commands | meaning |', '|---|---|---|---|---|'];
+  for (const s of OPTION_TABLE) {
+    const choices = typeof s.kind === 'object' ? ` (${s.kind.choices.join(', ')})` : '';
+    const def = s.defaultLabel ?? s.default ?? '';
+    lines.push(`| \`${s.flag}\` | \`${s.env}\` | ${def ? `\`${def.replace(/\|/g, '\\|')}\`` : ''} | ${s.commands.join(', ')} | ${s.help}${choices} |`);
+  }
+  return lines.join('\n');
+}

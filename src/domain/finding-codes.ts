@@ -1,0 +1,49 @@
+/**
+ * The catalogue of finding codes: the public contract. Every check emits only
+ * codes listed here; the README's finding sections, the metrics that are pre-set
+ * to zero and the alerts' runbook links are all derived from this table, and a
+ * test fails when they disagree.
+ */
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+export const SEVERITIES: readonly Severity[] = ['critical', 'warning', 'info'];
+
+export interface FindingCodeInfo {
+  /** The severity the code is usually reported with (a check may lower or raise it, as documented). */
+  readonly severity: Severity;
+  readonly title: string;
+  /** Where the README explains it: `#<anchor>`. */
+  readonly anchor: string;
+}
+
+export const FINDING_CODES = {
+  'running-superseded': {
+    severity: 'warning',
+    title: 'A running container is older than what its tag points to on this node',
+    anchor: 'running-superseded',
+  },
+  'mutable-tag': {
+    severity: 'info',
+    title: 'A running container was started from a mutable tag and is not pinned by digest',
+    anchor: 'mutable-tag',
+  },
+  'runtime-unavailable': {
+    severity: 'critical',
+    title: 'The container runtime cannot be reached over CRI v1',
+    anchor: 'runtime-unavailable',
+  },
+  'pod-intent-unavailable': {
+    severity: 'info',
+    title: 'Pods could not be read from the Kubernetes API; the scan used runtime evidence only',
+    anchor: 'pod-intent-unavailable',
+  },
+} as const satisfies Record<string, FindingCodeInfo>;
+
+export type FindingCode = keyof typeof FINDING_CODES;
+
+export const ALL_FINDING_CODES = Object.keys(FINDING_CODES) as FindingCode[];
+
+export function severityRank(s: Severity): number {
+  return s === 'critical' ? 3 : s === 'warning' ? 2 : 1;
+}

@@ -1,0 +1,76 @@
+/**
+ * The Report: the one output of analysis, shared by the CLI, the HTTP API, the
+ * metrics and the cluster view. `schemaVersion` changes only with a breaking change;
+ * fields may be added.
+ */
+import type { FindingCode, Severity } from './finding-codes.js';
+import type { ContainerState, PodOwner, PullPolicy, RuntimeInfo } from './snapshot.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface ContainerRefInFinding {
+  readonly namespace: string | undefined;
+  readonly pod: string | undefined;
+  readonly container: string;
+}
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  readonly message: string;
+  /** The normalised reference the pod asked for, when the finding is about an image. */
+  readonly image: string | undefined;
+  readonly containers: readonly ContainerRefInFinding[];
+  readonly evidence: Readonly<Record<string, unknown>>;
+  readonly remediation: string;
+}
+
+export interface ReportImage {
+  readonly id: string;
+  readonly repoTags: readonly string[];
+  readonly repoDigests: readonly string[];
+  readonly size: number;
+}
+
+export interface ReportContainer {
+  readonly id: string;
+  readonly namespace: string | undefined;
+  readonly pod: string | undefined;
+  readonly container: string;
+  /** Normalised reference the pod asked for (undefined when unknown). */
+  readonly image: string | undefined;
+  /** Where `image` came from: the pod spec, or CRI fields when the API was not available. */
+  readonly imageSource: 'pod-spec' | 'cri' | 'unknown';
+  readonly imageId: string | undefined;
+  /** The repo digest of the image the container runs (`sha256:…`). */
+  readonly runningDigest: string | undefined;
+  readonly state: ContainerState;
+  readonly pullPolicy: PullPolicy | undefined;
+  readonly owner: PodOwner | undefined;
+}
+
+export interface SourceStatus {
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly error?: { readonly kind: string; readonly message: string };
+}
+
+export interface Report {
+  readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  readonly node: string;
+  readonly generatedAt: string;
+  /** Null when the runtime could not be asked. */
+  readonly runtime: RuntimeInfo | null;
+  /** Whether pod intent came from the Kubernetes API or the scan ran on CRI evidence alone. */
+  readonly intentSource: 'kubernetes' | 'cri-only';
+  readonly sources: {
+    readonly runtime: SourceStatus;
+    readonly images: SourceStatus;
+    readonly containers: SourceStatus;
+    readonly pods: SourceStatus;
+  };
+  readonly images: readonly ReportImage[];
+  readonly containers: readonly ReportContainer[];
+  readonly findings: readonly Finding[];
+  readonly summary: Readonly<Record<Severity, number>>;
+}

@@ -1,0 +1,119 @@
+/**
+ * NodeSnapshot: everything the adapters observed on one node in one scan, as
+ * plain JSON-serialisable data. Analysis reads only this (no I/O, no clock), so
+ * a snapshot saved from a real node is a complete test fixture.
+ *
+ * Each source is an Outcome: a value, or a classified error — never both, and an
+ * error is never mistaken for "nothing there".
+ */
+
+export interface SourceError<K extends string = string> {
+  readonly kind: K;
+  /** Human-readable; never contains credentials or file contents. */
+  readonly message: string;
+}
+
+export type Outcome<T, K extends string = string> =
+  | { readonly ok: true; readonly value: T; readonly durationMs: number }
+  | { readonly ok: false; readonly error: SourceError<K>; readonly durationMs: number };
+
+/** Why the CRI runtime could not be used. */
+export type RuntimeErrorKind =
+  | 'socket-missing'
+  | 'permission-denied'
+  | 'not-cri-v1'
+  | 'timeout'
+  | 'unavailable'
+  | 'error';
+
+/** Why pod intent could not be read from the Kubernetes API. */
+export type KubeErrorKind = 'not-configured' | 'unauthorized' | 'forbidden' | 'unreachable' | 'timeout' | 'error';
+
+export interface RuntimeInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly apiVersion: string;
+}
+
+export interface ImageRecord {
+  /** Node-local image ID: `sha256:<config digest>`. */
+  readonly id: string;
+  readonly repoTags: readonly string[];
+  /** `name@sha256:<manifest or index digest>` as stored at pull time. */
+  readonly repoDigests: readonly string[];
+  readonly size: number;
+  readonly pinned: boolean;
+}
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+
+export interface ContainerRecord {
+  readonly id: string;
+  readonly podSandboxId: string;
+  readonly name: string;
+  readonly attempt: number;
+  readonly state: ContainerState;
+  /** ISO time, when the runtime reported one. */
+  readonly createdAt: string | undefined;
+  /** `Container.image.image`: kubelet passes the image ID here, not the tag. */
+  readonly imageSpec: string;
+  /** `Container.image.user_specified_image` (kubelet ≥ 1.28; containerd 1.6 does not store it). */
+  readonly userSpecifiedImage: string | undefined;
+  /** `Container.image_ref`: the image ID on containerd, a digested ref on some runtimes. */
+  readonly imageRef: string;
+  /** `Container.image_id` (containerd ≥ 2.3). */
+  readonly imageId: string | undefined;
+  readonly podName: string | undefined;
+  readonly podNamespace: string | undefined;
+  readonly podUid: string | undefined;
+}
+
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+export interface PodOwner {
+  readonly kind: string;
+  readonly name: string;
+}
+
+export interface PodContainerIntent {
+  readonly name: string;
+  /** The image exactly as written in the pod spec. */
+  readonly image: string;
+  readonly imagePullPolicy: PullPolicy | undefined;
+  readonly kind: 'container' | 'init' | 'ephemeral';
+  /** Runtime container ID from the pod status, without the `containerd://` scheme. */
+  readonly containerId: string | undefined;
+  /** `status.containerStatuses[].imageID` as kubelet reported it. */
+  readonly statusImageId: string | undefined;
+}
+
+export interface PodRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly nodeName: string | undefined;
+  /** The controller that owns the workload (ReplicaSet resolved to its Deployment when possible). */
+  readonly owner: PodOwner | undefined;
+  readonly containers: readonly PodContainerIntent[];
+}
+
+/** Build metadata from an image config: OCI labels and `created`, nothing else. */
+export interface ImageBuildMeta {
+  readonly version?: string;
+  readonly revision?: string;
+  readonly created?: string;
+  readonly source?: string;
+}
+
+export interface NodeSnapshot {
+  readonly schemaVersion: 1;
+  readonly node: string;
+  /** When collection started (ISO); the report's `generatedAt`. */
+  readonly collectedAt: string;
+  readonly runtime: Outcome<RuntimeInfo, RuntimeErrorKind>;
+  readonly images: Outcome<readonly ImageRecord[], RuntimeErrorKind>;
+  readonly containers: Outcome<readonly ContainerRecord[], RuntimeErrorKind>;
+  readonly pods: Outcome<readonly PodRecord[], KubeErrorKind>;
+  /** Build metadata per image ID, fetched for images a finding is about. */
+  readonly imageMeta: Readonly<Record<string, ImageBuildMeta>>;
+}

@@ -1,0 +1,36 @@
+/** Human output of a Report: a header, one block per finding, and a summary line. */
+import { shortDigest } from '../domain/image-ref.js';
+import type { Severity } from '../domain/finding-codes.js';
+import type { Report } from '../domain/report.js';
+
+const COLORS: Record<Severity, string> = { critical: '\x1b[31;1m', warning: '\x1b[33;1m', info: '\x1b[36m' };
+const RESET = '\x1b[0m';
+
+export function renderTable(report: Report, color: boolean): string {
+  const paint = (s: Severity, text: string) => (color ? `${COLORS[s]}${text}${RESET}` : text);
+  const out: string[] = [];
+  const rt = report.runtime ? `${report.runtime.name} ${report.runtime.version} (CRI ${report.runtime.apiVersion})` : 'unavailable';
+  const running = report.containers.filter((c) => c.state === 'running').length;
+  out.push(`node ${report.node || '(unknown)'}   runtime ${rt}   scanned ${report.generatedAt}`);
+  out.push(
+    `${report.images.length} images, ${running} running containers; pod intent from ` +
+      (report.intentSource === 'kubernetes' ? 'the Kubernetes API' : 'CRI only (Kubernetes API not available)'),
+  );
+  out.push('');
+  if (report.findings.length === 0) out.push('No findings.');
+  for (const f of report.findings) {
+    out.push(`${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${f.code}${f.image ? `  ${f.image}` : ''}`);
+    out.push(`         ${f.message}`);
+    for (const c of f.containers.slice(0, 10)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
+    if (f.containers.length > 10) out.push(`         … and ${f.containers.length - 10} more`);
+    const digests = ['runningDigest', 'nodeDigest']
+      .filter((k) => typeof f.evidence[k] === 'string')
+      .map((k) => `${k} ${shortDigest(f.evidence[k] as string)}`);
+    if (digests.length > 0) out.push(`         ${digests.join('   ')}`);
+    for (const line of f.remediation.split('\n')) out.push(`         fix: ${line}`);
+    out.push('');
+  }
+  const s = report.summary;
+  out.push(`${s.critical} critical, ${s.warning} warning, ${s.info} info`);
+  return `${out.join('\n')}\n`;
+}
