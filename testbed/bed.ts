@@ -1,0 +1,110 @@
+/**
+ * The test bed: a throwaway real node on loopback. A real containerd (CRI), a real
+ * upstream registry, optionally a second registry usable as a mirror, a fake
+ * Kubernetes API with a kubeconfig, and a kubelet stand-in. Everything lives in one
+ * temp dir and is torn down by PID.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContainerdNode, type RegistryRoute } from './containerd.js';
+import { buildImage, pushImage, type BuiltImage, type ImageSpecInput } from './images.js';
+import { FakeKubeApi } from './kube-api.js';
+import { Kubelet } from './kubelet.js';
+import { requireBinaries, waitFor } from './proc.js';
+import { startRegistry, type RunningRegistry } from './registry.js';
+
+export interface TestBedOptions {
+  readonly nodeName?: string;
+  /** Start a second registry usable as a mirror. */
+  readonly withMirror?: boolean;
+  /** Reuse registries from another bed (several nodes, one registry). */
+  readonly shared?: { upstream: RunningRegistry; mirror?: RunningRegistry; sandboxImage: string };
+}
+
+export class TestBed {
+  private stopped = false;
+  private readonly ownsRegistries: boolean;
+
+  private constructor(
+    readonly dir: string,
+    readonly nodeName: string,
+    readonly upstream: RunningRegistry,
+    readonly mirror: RunningRegistry | undefined,
+    readonly sandboxImage: string,
+    readonly containerd: ContainerdNode,
+    readonly kube: FakeKubeApi,
+    readonly kubelet: Kubelet,
+    readonly kubeconfig: string,
+    owns: boolean,
+  ) {
+    this.ownsRegistries = owns;
+  }
+
+  static async start(options: TestBedOptions = {}): Promise<TestBed> {
+    requireBinaries(['containerd', 'containerd-shim-runc-v2', 'runc', 'docker-registry', 'skopeo', 'gcc', 'tar']);
+    if (process.getuid?.() !== 0) throw new Error('test bed: containerd needs root');
+    const dir = mkdtempSync(join(tmpdir(), 'tagdrift-bed-'));
+    const nodeName = options.nodeName ?? 'testbed-node';
+    const cleanup: (() => Promise<void>)[] = [];
+    try {
+      let upstream = options.shared?.upstream;
+      let mirror = options.shared?.mirror;
+      let sandboxImage = options.shared?.sandboxImage;
+      if (!upstream) {
+        upstream = await startRegistry(dir, 'upstream');
+        cleanup.push(() => upstream!.stop());
+        if (options.withMirror) {
+          mirror = await startRegistry(dir, 'mirror');
+          cleanup.push(() => mirror!.stop());
+        }
+        const pause = await buildImage(join(dir, 'images'), 'pause', { version: 'pause' });
+        sandboxImage = `${upstream.host}/pause:3.9`;
+        await pushImage(pause, sandboxImage);
+      }
+      const routes: RegistryRoute[] = [{ host: upstream.host, serverUrl: upstream.url }];
+      const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes });
+      cleanup.push(() => containerd.stop());
+      await containerd.start();
+      const kube = new FakeKubeApi();
+      await kube.start();
+      cleanup.push(() => kube.stop());
+      const kubeconfig = join(dir, 'kubeconfig');
+      kube.writeKubeconfig(kubeconfig);
+      const kubelet = new Kubelet(containerd.endpoint, kube, nodeName, join(dir, 'pod-logs'));
+      await waitFor('CRI Version on the new containerd', async () => (await kubelet.version()).runtimeApiVersion === 'v1', 20_000);
+      return new TestBed(dir, nodeName, upstream, mirror, sandboxImage!, containerd, kube, kubelet, kubeconfig, !options.shared);
+    } catch (e) {
+      for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Builds a fresh image (its own digests) and pushes it to `registry` as `repo:tag`. */
+  async publish(repo: string, tag: string, spec: ImageSpecInput, registry: RunningRegistry = this.upstream): Promise<BuiltImage & { ref: string }> {
+    const image = await buildImage(join(this.dir, 'images'), `${repo.replace(/\//g, '_')}-${spec.version}`, spec);
+    const ref = `${registry.host}/${repo}:${tag}`;
+    await pushImage(image, ref);
+    return { ...image, ref };
+  }
+
+  /** Flags that point `tagdrift scan` at this bed. */
+  scanArgs(): string[] {
+    return ['--runtime-endpoint', this.containerd.endpoint, '--kubeconfig', this.kubeconfig, '--node-name', this.nodeName];
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.kubelet.removeAllPods().catch(() => undefined);
+    this.kubelet.close();
+    await this.containerd.stop();
+    await this.kube.stop();
+    if (this.ownsRegistries) {
+      await this.upstream.stop();
+      await this.mirror?.stop();
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * A throwaway containerd with its CRI plugin, everything under one temp dir
+ * (settings verified on these machines: see the README's test bed section).
+ * Stopped by PID: containerd, then the shims whose command line names this
+ * socket and their children, then the mounts under the dir.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive, killPids, listProcesses, run, spawnLogged, waitFor, withDescendants } from './proc.js';
+
+export interface RegistryRoute {
+  /** Registry host as it appears in image references: `127.0.0.1:5000`, `docker.io`. */
+  readonly host: string;
+  /** Where containerd should send requests for it (the registry itself, or a mirror with `resolve`). */
+  readonly serverUrl: string;
+  /** Mirrors tried before the server, in order. */
+  readonly mirrors?: readonly { url: string; capabilities: readonly string[] }[];
+}
+
+export interface ContainerdOptions {
+  readonly dir: string;
+  readonly sandboxImage: string;
+  readonly routes: readonly RegistryRoute[];
+}
+
+export function hostsToml(route: RegistryRoute): string {
+  const lines = [`server = "${route.serverUrl}"`, ''];
+  for (const m of route.mirrors ?? []) {
+    lines.push(`[host."${m.url}"]`, `  capabilities = [${m.capabilities.map((c) => `"${c}"`).join(', ')}]`, '');
+  }
+  // containerd 1.6 ignores a hosts.toml without any [host] table (containerd#10027), so the
+  // server is always listed as a host too.
+  lines.push(`[host."${route.serverUrl}"]`, '  capabilities = ["pull", "resolve", "push"]', '');
+  return lines.join('\n');
+}
+
+export function containerdConfig(dir: string, sandboxImage: string): string {
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  return `version = 2
+root = "${dir}/root"
+state = "${dir}/state"
+
+[grpc]
+  address = "${dir}/containerd.sock"
+
+[ttrpc]
+  address = "${dir}/containerd.sock.ttrpc"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${dir}/opt"
+
+[${cri}]
+  disable_cgroup = true
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  sandbox_image = "${sandboxImage}"
+
+[${cri}.cni]
+  bin_dir = "${dir}/cni/bin"
+  conf_dir = "${dir}/cni/conf"
+
+[${cri}.containerd]
+  snapshotter = "native"
+
+[${cri}.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[${cri}.containerd.runtimes.runc.options]
+  Root = "${dir}/runc"
+
+[${cri}.registry]
+  config_path = "${dir}/certs.d"
+`;
+}
+
+export class ContainerdNode {
+  private child: ChildProcess | undefined;
+  readonly socket: string;
+  readonly configPath: string;
+  readonly certsDir: string;
+
+  constructor(private readonly opts: ContainerdOptions) {
+    this.socket = join(opts.dir, 'containerd.sock');
+    this.configPath = join(opts.dir, 'config.toml');
+    this.certsDir = join(opts.dir, 'certs.d');
+  }
+
+  get endpoint(): string {
+    return `unix://${this.socket}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Writes config and hosts.toml files and starts containerd; resolves once the socket answers. */
+  async start(): Promise<void> {
+    const { dir } = this.opts;
+    for (const sub of ['root', 'state', 'opt', 'runc', 'cni/bin', 'cni/conf', 'logs']) mkdirSync(join(dir, sub), { recursive: true });
+    writeFileSync(this.configPath, containerdConfig(dir, this.opts.sandboxImage));
+    this.writeRoutes(this.opts.routes);
+    await this.launch();
+  }
+
+  writeRoutes(routes: readonly RegistryRoute[]): void {
+    for (const route of routes) {
+      mkdirSync(join(this.certsDir, route.host), { recursive: true });
+      writeFileSync(join(this.certsDir, route.host, 'hosts.toml'), hostsToml(route));
+    }
+  }
+
+  private async launch(): Promise<void> {
+    this.child = spawnLogged('containerd', ['--config', this.configPath], join(this.opts.dir, 'containerd.log'));
+    const pid = this.child.pid!;
+    await waitFor(
+      `containerd socket ${this.socket}`,
+      () => {
+        if (!isAlive(pid)) throw new Error('containerd exited; see containerd.log');
+        return existsSync(this.socket);
+      },
+      20_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- containerd.log ---\n${this.logTail()}`);
+    });
+  }
+
+  logTail(lines = 30): string {
+    try {
+      return readFileSync(join(this.opts.dir, 'containerd.log'), 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  /** Kills containerd only (shims and containers keep running), as a crash would. */
+  async kill(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid) await killPids([pid], 'SIGKILL');
+    this.child = undefined;
+  }
+
+  /** Starts containerd again with the same config (it reconnects to the running shims). */
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.launch();
+  }
+
+  /** Ends containerd, its shims and containers (by PID), unmounts what is under the dir. */
+  async stop(): Promise<void> {
+    await this.kill();
+    const shims = listProcesses()
+      .filter((p) => p.cmdline.includes('containerd-shim') && p.cmdline.includes(this.socket))
+      .map((p) => p.pid);
+    if (shims.length > 0) await killPids(withDescendants(shims), 'SIGKILL');
+    await unmountUnder(this.opts.dir);
+  }
+}
+
+export async function unmountUnder(dir: string): Promise<void> {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await run('umount', ['-l', m]).catch(() => undefined);
+}

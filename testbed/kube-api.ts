@@ -1,0 +1,98 @@
+/**
+ * A fake Kubernetes API on loopback: enough of it for tagdrift (pods by node, one
+ * pod, /version), with fault switches. Not a conformance target: it serves what a
+ * real API server returns for these reads.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { writeFileSync } from 'node:fs';
+
+export interface FakePod {
+  metadata: { name: string; namespace: string; uid: string; labels?: Record<string, string>; ownerReferences?: object[] };
+  spec: { nodeName: string; containers: { name: string; image: string; imagePullPolicy: string }[] };
+  status: Record<string, unknown>;
+}
+
+export class FakeKubeApi {
+  private server: Server | undefined;
+  private readonly pods = new Map<string, FakePod>();
+  readonly requests: string[] = [];
+  /** When set, every API request is answered with this HTTP status. */
+  failWith: number | undefined;
+  port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  upsertPod(pod: FakePod): void {
+    this.pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+  }
+
+  deletePod(namespace: string, name: string): void {
+    this.pods.delete(`${namespace}/${name}`);
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** A kubeconfig pointing at this server with a bearer token. */
+  writeKubeconfig(path: string, token = 'testbed-token'): void {
+    writeFileSync(
+      path,
+      `apiVersion: v1
+kind: Config
+clusters:
+- name: testbed
+  cluster:
+    server: ${this.url}
+contexts:
+- name: testbed
+  context:
+    cluster: testbed
+    user: testbed
+current-context: testbed
+users:
+- name: testbed
+  user:
+    token: ${token}
+`,
+    );
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.url);
+    this.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (this.failWith) {
+      return send(this.failWith, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: this.failWith, reason: 'Injected' });
+    }
+    if (req.method !== 'GET') return send(405, { kind: 'Status', code: 405 });
+    if (url.pathname === '/version') return send(200, { major: '1', minor: '30', gitVersion: 'v1.30.0-testbed' });
+    const list = (items: FakePod[]) =>
+      send(200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1' }, items: items.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) });
+    const fieldSelector = url.searchParams.get('fieldSelector') ?? '';
+    const byNode = /^spec\.nodeName=(.+)$/.exec(fieldSelector);
+    const filter = (p: FakePod) => !byNode || p.spec.nodeName === byNode[1];
+    if (url.pathname === '/api/v1/pods') return list([...this.pods.values()].filter(filter));
+    const nsList = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
+    if (nsList) return list([...this.pods.values()].filter((p) => p.metadata.namespace === nsList[1] && filter(p)));
+    const one = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(url.pathname);
+    if (one) {
+      const pod = this.pods.get(`${one[1]}/${one[2]}`);
+      return pod ? send(200, { apiVersion: 'v1', kind: 'Pod', ...pod }) : send(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+    }
+    return send(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+  }
+}

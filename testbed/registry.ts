@@ -1,0 +1,46 @@
+/** A real distribution registry (Debian's docker-registry) on a loopback port, storage in the bed's temp dir. */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, killPids, spawnLogged, waitFor } from './proc.js';
+
+export interface RunningRegistry {
+  /** `127.0.0.1:PORT` */
+  readonly host: string;
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startRegistry(dir: string, name: string): Promise<RunningRegistry> {
+  const port = await freePort();
+  const root = join(dir, name);
+  mkdirSync(join(root, 'data'), { recursive: true });
+  const config = join(root, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(root, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawnLogged('docker-registry', ['serve', config], join(root, 'registry.log'));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`registry ${name} on ${url}`, async () => (await fetch(`${url}/v2/`)).status === 200);
+  const pid = child.pid!;
+  return {
+    host: `127.0.0.1:${port}`,
+    url,
+    pid,
+    stop: () => killPids([pid], 'SIGTERM'),
+  };
+}
