@@ -54,6 +54,7 @@ clusters:
 - name: testbed
   cluster:
     server: ${this.url}
+    insecure-skip-tls-verify: true
 contexts:
 - name: testbed
   context:

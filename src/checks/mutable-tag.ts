@@ -4,7 +4,7 @@
  * raised to warning when the pull policy is IfNotPresent or unknown: then the node
  * cache, not the registry, decides which code a new pod gets.
  */
-import { formatRef, tagRef } from '../domain/image-ref.js';
+import { formatRef, refName, tagRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
 import type { Severity } from '../domain/finding-codes.js';
 import type { CheckContext } from './types.js';
@@ -50,7 +50,7 @@ export function checkMutableTag(ctx: CheckContext): Finding[] {
       containers: views.map(containerRef),
       evidence: { tag: ref.tag, implicitTag: ref.implicitTag, pullPolicy: policies, runningDigest: first.runningDigest },
       remediation:
-        `Deploy by digest (${tagRef(ref)}@${first.runningDigest ?? 'sha256:…'}) or publish each build under a unique, ` +
+        `Deploy by digest (${refName(ref)}@${first.runningDigest ?? 'sha256:…'}) or publish each build under a unique, ` +
         `never-reused tag; if a moving tag is unavoidable, set imagePullPolicy: Always.`,
     } satisfies Finding;
   });

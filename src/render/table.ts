@@ -27,6 +27,11 @@ export function renderTable(report: Report, color: boolean): string {
       .filter((k) => typeof f.evidence[k] === 'string')
       .map((k) => `${k} ${shortDigest(f.evidence[k] as string)}`);
     if (digests.length > 0) out.push(`         ${digests.join('   ')}`);
+    const builds = ['running', 'node', 'registry']
+      .map((k) => [k, f.evidence[`${k}Build`]] as const)
+      .filter((e): e is readonly [string, Record<string, string>] => typeof e[1] === 'object' && e[1] !== null)
+      .map(([k, b]) => `${k} build ${[b['version'], b['revision'], b['created']].filter(Boolean).join(' ')}`);
+    if (builds.length > 0) out.push(`         ${builds.join('   ')}`);
     for (const line of f.remediation.split('\n')) out.push(`         fix: ${line}`);
     out.push('');
   }
