@@ -1,0 +1,107 @@
+/** Builds NodeSnapshots for check tests: the same shape adapters produce from a real node. */
+import type {
+  ContainerRecord,
+  ImageBuildMeta,
+  ImageRecord,
+  KubeErrorKind,
+  NodeSnapshot,
+  Outcome,
+  PodRecord,
+  PullPolicy,
+  RuntimeErrorKind,
+} from '../../src/domain/snapshot.js';
+import { fakeDigest } from './fake-cri.js';
+
+export class SnapshotBuilder {
+  private images: ImageRecord[] = [];
+  private containers: ContainerRecord[] = [];
+  private pods: PodRecord[] = [];
+  private runtimeError: { kind: RuntimeErrorKind; message: string } | undefined;
+  private podsError: { kind: KubeErrorKind; message: string } | undefined;
+  private meta: Record<string, ImageBuildMeta> = {};
+
+  /** An image known as `tags` with manifest digest `sha256(seed)`. Returns its ID and digest. */
+  image(seed: string, tags: string[], names?: string[]): { id: string; digest: string } {
+    const id = fakeDigest(`id-${seed}`);
+    const digest = fakeDigest(`manifest-${seed}`);
+    const repoNames = names ?? tags.map((t) => t.slice(0, t.lastIndexOf(':')));
+    this.images.push({ id, repoTags: tags, repoDigests: [...new Set(repoNames)].map((n) => `${n}@${digest}`), size: 1000, pinned: false });
+    return { id, digest };
+  }
+
+  withMeta(imageId: string, meta: ImageBuildMeta): this {
+    this.meta[imageId] = meta;
+    return this;
+  }
+
+  /** A running container created the kubelet way (image ID), plus its pod in the API unless `apiless`. */
+  pod(opts: {
+    ns?: string;
+    name: string;
+    container?: string;
+    image: string;
+    imageId: string;
+    policy?: PullPolicy;
+    owner?: { kind: string; name: string };
+    state?: ContainerRecord['state'];
+    apiless?: boolean;
+    userSpecifiedImage?: string;
+  }): string {
+    const id = `c-${opts.name}-${this.containers.length}`;
+    const ns = opts.ns ?? 'default';
+    const container = opts.container ?? 'app';
+    this.containers.push({
+      id,
+      podSandboxId: `s-${opts.name}`,
+      name: container,
+      attempt: 0,
+      state: opts.state ?? 'running',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      imageSpec: opts.imageId,
+      userSpecifiedImage: opts.userSpecifiedImage,
+      imageRef: opts.imageId,
+      imageId: undefined,
+      podName: opts.name,
+      podNamespace: ns,
+      podUid: `uid-${opts.name}`,
+    });
+    if (!opts.apiless) {
+      this.pods.push({
+        namespace: ns,
+        name: opts.name,
+        uid: `uid-${opts.name}`,
+        nodeName: 'node-1',
+        owner: opts.owner,
+        containers: [
+          { name: container, image: opts.image, imagePullPolicy: opts.policy ?? 'IfNotPresent', kind: 'container', containerId: id, statusImageId: undefined },
+        ],
+      });
+    }
+    return id;
+  }
+
+  runtimeFails(kind: RuntimeErrorKind, message = 'boom'): this {
+    this.runtimeError = { kind, message };
+    return this;
+  }
+
+  podsFail(kind: KubeErrorKind, message = 'nope'): this {
+    this.podsError = { kind, message };
+    return this;
+  }
+
+  build(): NodeSnapshot {
+    const rt = <T>(value: T): Outcome<T, RuntimeErrorKind> =>
+      this.runtimeError ? { ok: false, error: this.runtimeError, durationMs: 1 } : { ok: true, value, durationMs: 1 };
+    return {
+      schemaVersion: 1,
+      node: 'node-1',
+      collectedAt: '2026-11-22T12:00:00.000Z',
+      runtime: rt({ name: 'containerd', version: 'v1.7.0', apiVersion: 'v1' }),
+      images: rt(this.images),
+      containers: rt(this.containers),
+      pods: this.podsError ? { ok: false, error: this.podsError, durationMs: 1 } : { ok: true, value: this.pods, durationMs: 1 },
+      imageMeta: this.meta,
+    };
+  }
+}
