@@ -1,0 +1,88 @@
+/** The built CLI against the fake CRI server and the fake Kubernetes API: exit codes and the JSON contract. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/domain/report.js';
+import { FakeKubeApi } from '../../testbed/kube-api.js';
+import { FakeCri, fakeDigest } from '../fakes/fake-cri.js';
+import { runCli } from '../helpers/cli.js';
+
+const R = 'registry.example:5000';
+const old = { id: fakeDigest('id-old'), digest: fakeDigest('m-old') };
+const cur = { id: fakeDigest('id-new'), digest: fakeDigest('m-new') };
+let cri: FakeCri;
+const kube = new FakeKubeApi();
+let dir: string;
+
+beforeAll(async () => {
+  cri = await new FakeCri()
+    .withImages(
+      { id: old.id, repoTags: [], repoDigests: [`${R}/web@${old.digest}`], size: 10, labels: { 'org.opencontainers.image.version': '1.0.0' }, env: ['TOKEN=canary-env-Qq7'] },
+      { id: cur.id, repoTags: [`${R}/web:1.0`], repoDigests: [`${R}/web@${cur.digest}`], size: 10, labels: { 'org.opencontainers.image.version': '1.0.1' } },
+    )
+    .withContainers({ id: 'c-web', podSandboxId: 's', name: 'web', imageId: old.id, state: 'CONTAINER_RUNNING', pod: { name: 'web-1', namespace: 'shop', uid: 'u1' } })
+    .start();
+  await kube.start();
+  dir = mkdtempSync(join(tmpdir(), 'td-cli-'));
+  kube.writeKubeconfig(join(dir, 'kubeconfig'));
+  kube.upsertPod({
+    metadata: { name: 'web-1', namespace: 'shop', uid: 'u1', ownerReferences: [{ kind: 'StatefulSet', name: 'web', controller: true }] },
+    spec: { nodeName: 'n1', containers: [{ name: 'web', image: `${R}/web:1.0`, imagePullPolicy: 'IfNotPresent' }] },
+    status: { containerStatuses: [{ name: 'web', containerID: 'containerd://c-web' }] },
+  });
+});
+
+afterAll(async () => {
+  await cri.stop();
+  await kube.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const args = () => ['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', join(dir, 'kubeconfig'), '--node-name', 'n1'];
+
+describe('tagdrift scan (fake runtime)', () => {
+  it('prints the versioned JSON report and exits 0 when the scan ran', async () => {
+    const res = await runCli([...args(), '-o', 'json']);
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout) as Report;
+    expect(Object.keys(report)).toEqual(
+      expect.arrayContaining(['schemaVersion', 'node', 'generatedAt', 'runtime', 'images', 'containers', 'findings']),
+    );
+    expect(report.runtime).toEqual({ name: 'fake-cri', version: 'v0.0.0-fake', apiVersion: 'v1' });
+    const f = report.findings.find((x) => x.code === 'running-superseded');
+    expect(f?.evidence).toMatchObject({ runningDigest: old.digest, nodeDigest: cur.digest, runningBuild: { version: '1.0.0' } });
+    expect(res.stdout + res.stderr).not.toContain('canary-env-Qq7');
+  });
+
+  it('--fail-on warning exits 1; --fail-on critical exits 0', async () => {
+    expect((await runCli([...args(), '-o', 'json', '--fail-on', 'warning'])).code).toBe(1);
+    expect((await runCli([...args(), '-o', 'json', '--fail-on', 'critical'])).code).toBe(0);
+  });
+
+  it('renders a table for people', async () => {
+    const res = await runCli([...args(), '-o', 'table']);
+    expect(res.stdout).toContain('WARNING  running-superseded');
+    expect(res.stdout).toContain('kubectl -n shop rollout restart statefulset/web');
+    expect(res.stdout).toMatch(/0 critical, 1 warning, 0 info/);
+  });
+
+  it('bad usage exits 2 and names the problem', async () => {
+    const res = await runCli(['scan', '--output', 'yaml']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--output: "yaml" is not one of table, json, auto');
+  });
+
+  it('an unreachable runtime exits 3 with a runtime-unavailable report', async () => {
+    const res = await runCli(['scan', '--runtime-endpoint', `unix://${dir}/nope.sock`, '-o', 'json']);
+    expect(res.code).toBe(3);
+    expect((JSON.parse(res.stdout) as Report).findings[0]?.code).toBe('runtime-unavailable');
+  });
+
+  it('help lists every scan option with its env var', async () => {
+    const res = await runCli(['scan', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('--runtime-endpoint');
+    expect(res.stdout).toContain('TAGDRIFT_RUNTIME_ENDPOINT');
+  });
+});
