@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // needs root and the Debian packages that .ci/run installs). `npm test` runs both.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         test: {
