@@ -8,8 +8,15 @@ import { SEVERITIES, severityRank, type Severity } from '../domain/finding-codes
 import { REPORT_SCHEMA_VERSION, type Finding, type Report, type SourceStatus } from '../domain/report.js';
 import type { NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { CHECKS } from '../checks/index.js';
+import { checkRegistryConfig } from '../checks/registry-config.js';
+import type { RegistryConfigRead } from '../domain/snapshot.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
-import { indexImages, joinContainers } from './join.js';
+import { indexImages, joinContainers, type ContainerView } from './join.js';
+import { configuredRegistries, effectiveHostsConfig, planRegistry } from './registry-plan.js';
+import type { RegistriesSection } from '../domain/report.js';
+import type { RegistryPlan } from '../domain/registry-config.js';
+import { describeVersion } from '../adapters/containerd/version.js';
+import { tryParseImageRef } from '../domain/image-ref.js';
 
 export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = { mutableTagPatterns: DEFAULT_MUTABLE_TAG_PATTERNS };
 
@@ -23,7 +30,8 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   const images = snapshot.images.ok ? snapshot.images.value : [];
   const index = indexImages(images);
   const containers = joinContainers(snapshot, index);
-  const ctx: CheckContext = { snapshot, index, containers, options };
+  const registries = registriesSection(snapshot, containers, images.flatMap((i) => i.repoTags));
+  const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [] };
   const findings: Finding[] = CHECKS.flatMap((check) => check(ctx));
   findings.sort(
     (a, b) =>
@@ -45,6 +53,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       images: status(snapshot.images),
       containers: status(snapshot.containers),
       pods: status(snapshot.pods),
+      ...(snapshot.registryConfig ? { registryConfig: status(snapshot.registryConfig) } : {}),
     },
     images: images.map((i) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: i.size })),
     containers: containers.map((v) => ({
@@ -60,7 +69,47 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       pullPolicy: v.pullPolicy,
       owner: v.owner,
     })),
+    ...(registries ? { registries } : {}),
     findings,
     summary,
   };
+}
+
+/** Plans for every configured registry and every registry an image or pod on the node names. */
+function registriesSection(snapshot: NodeSnapshot, containers: readonly ContainerView[], tags: readonly string[]): RegistriesSection | undefined {
+  const rc = snapshot.registryConfig;
+  if (!rc?.ok) return undefined;
+  const { version, config } = rc.value;
+  const names = new Set(configuredRegistries(config));
+  for (const c of containers) if (c.requested) names.add(c.requested.registry);
+  for (const t of tags) {
+    const ref = tryParseImageRef(t);
+    if (ref) names.add(ref.registry);
+  }
+  const plans: RegistryPlan[] = [...names].sort().map((r) => planRegistry(r, config, version));
+  const eff = effectiveHostsConfig(config.config, version);
+  return {
+    rules: `containerd ${describeVersion(version)} (${version.source})`,
+    configFile: config.config.file,
+    configPath: { roots: eff.roots, source: eff.source },
+    registries: plans,
+  };
+}
+
+/** The registry-configuration part of a report on its own (`tagdrift registries`: no runtime needed). */
+export function analyzeRegistryConfig(read: RegistryConfigRead, extraRegistries: readonly string[] = []): { registries: RegistriesSection; findings: Finding[] } {
+  const snapshot: NodeSnapshot = {
+    schemaVersion: 1,
+    node: '',
+    collectedAt: '',
+    runtime: { ok: false, error: { kind: 'error', message: 'not asked' }, durationMs: 0 },
+    images: { ok: true, value: [], durationMs: 0 },
+    containers: { ok: true, value: [], durationMs: 0 },
+    pods: { ok: true, value: [], durationMs: 0 },
+    registryConfig: { ok: true, value: read, durationMs: 0 },
+    imageMeta: {},
+  };
+  const registries = registriesSection(snapshot, [], extraRegistries.map((r) => `${r}/x:latest`))!;
+  const findings = checkRegistryConfig({ snapshot, index: indexImages([]), containers: [], options: DEFAULT_ANALYZE_OPTIONS, registryPlans: registries.registries });
+  return { registries, findings };
 }

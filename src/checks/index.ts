@@ -2,6 +2,7 @@
 import type { Check } from './types.js';
 import { checkMutableTag } from './mutable-tag.js';
 import { checkRunningSuperseded } from './running-superseded.js';
+import { checkRegistryConfig } from './registry-config.js';
 import { checkPodIntentUnavailable, checkRuntimeUnavailable } from './sources.js';
 
 export const CHECKS: readonly Check[] = [
@@ -9,4 +10,5 @@ export const CHECKS: readonly Check[] = [
   checkPodIntentUnavailable,
   checkRunningSuperseded,
   checkMutableTag,
+  checkRegistryConfig,
 ];

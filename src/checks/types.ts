@@ -1,6 +1,7 @@
 import type { Finding } from '../domain/report.js';
 import type { NodeSnapshot } from '../domain/snapshot.js';
 import type { ContainerView, NodeIndex } from '../analyze/join.js';
+import type { RegistryPlan } from '../domain/registry-config.js';
 
 export interface AnalyzeOptions {
   /** Tags treated as mutable besides an absent tag; `*` matches any run of characters. */
@@ -18,6 +19,8 @@ export interface CheckContext {
   readonly index: NodeIndex;
   readonly containers: readonly ContainerView[];
   readonly options: AnalyzeOptions;
+  /** Resolution plan for every registry the node's config or workloads name (empty when not read). */
+  readonly registryPlans: readonly RegistryPlan[];
 }
 
 export type Check = (ctx: CheckContext) => Finding[];

@@ -8,6 +8,7 @@ import type { Report } from '../domain/report.js';
 import type { Options } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { renderTable } from '../render/table.js';
+import { createHostFiles } from '../adapters/containerd/host-files.js';
 
 /** Exit codes: documented in the README. */
 export const EXIT = { ok: 0, findings: 1, usage: 2, scanFailed: 3 } as const;
@@ -28,8 +29,13 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
   if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
   try {
     const { report } = await scanNode(
-      { runtime, pods, now: () => new Date() },
-      { nodeName: options.nodeName },
+      { runtime, pods, now: () => new Date(), hostFiles: createHostFiles(options.hostRoot) },
+      {
+        nodeName: options.nodeName,
+        hostRoot: options.hostRoot,
+        containerdConfig: options.containerdConfig,
+        ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}),
+      },
       { mutableTagPatterns: options.mutableTags },
     );
     const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);

@@ -8,6 +8,11 @@ import { analyze } from '../analyze/analyze.js';
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
 import { SourceFailure, type PodSource, type RuntimeClient } from './ports.js';
+import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
+import type { HostFiles } from '../adapters/containerd/host-files.js';
+import { readRegistryConfig } from '../adapters/containerd/read.js';
+import { inferRuntimeVersion, parseRuntimeVersion } from '../adapters/containerd/version.js';
+import { loadContainerdConfig } from '../adapters/containerd/config-toml.js';
 
 export interface CollectDeps {
   /** The runtime client, or why none could be made. */
@@ -15,10 +20,33 @@ export interface CollectDeps {
   /** The pod source, or why none could be made. */
   readonly pods: PodSource | SourceFailure;
   readonly now: () => Date;
+  /** The node's files (through --host-root); without it the registry configuration is not read. */
+  readonly hostFiles?: HostFiles;
 }
 
 export interface CollectOptions {
   readonly nodeName: string;
+  readonly hostRoot?: string;
+  /** Node path of config.toml. */
+  readonly containerdConfig?: string;
+  /** Rules to apply instead of the runtime's own version (`--runtime-version`). */
+  readonly runtimeVersion?: string;
+}
+
+/**
+ * Reads config.toml + hosts.toml under the rules of: --runtime-version when given, else
+ * the runtime's reported version, else a version inferred from the config's own version.
+ */
+export function collectRegistryConfig(
+  files: HostFiles,
+  opts: { hostRoot: string; configFile: string; runtimeVersion?: string },
+  runtime: RuntimeInfo | undefined,
+): RegistryConfigRead {
+  let version =
+    (opts.runtimeVersion ? parseRuntimeVersion(opts.runtimeVersion, 'flag') : undefined) ??
+    (runtime ? parseRuntimeVersion(runtime.version, 'runtime') : undefined);
+  if (!version) version = inferRuntimeVersion(loadContainerdConfig(files, opts.configFile, inferRuntimeVersion(1)).version);
+  return { version, config: readRegistryConfig(files, { hostRoot: opts.hostRoot, configFile: opts.configFile, version }) };
 }
 
 async function outcome<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
@@ -47,6 +75,20 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     rt instanceof SourceFailure ? failed(rt) : outcome(() => rt.listContainers()),
     pods instanceof SourceFailure ? failed(pods) : outcome(() => pods.listNodePods(options.nodeName)),
   ]);
+  const files = deps.hostFiles;
+  const registryConfig = files
+    ? await outcome(async () =>
+        collectRegistryConfig(
+          files,
+          {
+            hostRoot: options.hostRoot ?? '/',
+            configFile: options.containerdConfig ?? '/etc/containerd/config.toml',
+            ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}),
+          },
+          runtime.ok ? runtime.value : undefined,
+        ),
+      )
+    : undefined;
   return {
     schemaVersion: 1,
     node: options.nodeName,
@@ -55,6 +97,7 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     images,
     containers,
     pods: podList,
+    ...(registryConfig ? { registryConfig } : {}),
     imageMeta: {},
   } as NodeSnapshot;
 }

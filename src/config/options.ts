@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_RUNTIME_ENDPOINT } from '../adapters/cri/endpoint.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../checks/types.js';
 
-export type Command = 'scan';
+export type Command = 'scan' | 'registries';
 
 type Kind = 'string' | 'duration' | 'list' | { choices: readonly string[] };
 
@@ -35,16 +35,19 @@ export interface Options {
   readonly failOn: 'none' | 'warning' | 'critical';
   readonly mutableTags: readonly string[];
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
+  readonly hostRoot: string;
+  readonly containerdConfig: string;
+  readonly runtimeVersion: string | undefined;
 }
 
 export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'runtimeEndpoint', flag: '--runtime-endpoint', env: 'TAGDRIFT_RUNTIME_ENDPOINT', kind: 'string',
-    default: DEFAULT_RUNTIME_ENDPOINT, help: 'CRI socket of the container runtime (unix:///path or /path)', commands: ['scan'],
+    default: DEFAULT_RUNTIME_ENDPOINT, help: 'CRI socket of the container runtime (unix:///path or /path)', commands: ['scan', 'registries'],
   },
   {
     key: 'runtimeTimeoutMs', flag: '--runtime-timeout', env: 'TAGDRIFT_RUNTIME_TIMEOUT', kind: 'duration',
-    default: '10s', help: 'deadline for each CRI call', commands: ['scan'],
+    default: '10s', help: 'deadline for each CRI call', commands: ['scan', 'registries'],
   },
   {
     key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', kind: 'string', default: undefined,
@@ -60,11 +63,11 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'json', 'auto'] },
-    default: 'auto', help: 'table for people, json for machines; auto = table on a terminal, else json', commands: ['scan'],
+    default: 'auto', help: 'table for people, json for machines; auto = table on a terminal, else json', commands: ['scan', 'registries'],
   },
   {
     key: 'failOn', flag: '--fail-on', env: 'TAGDRIFT_FAIL_ON', kind: { choices: ['none', 'warning', 'critical'] },
-    default: 'none', help: 'exit 1 when a finding of this severity or worse is reported', commands: ['scan'],
+    default: 'none', help: 'exit 1 when a finding of this severity or worse is reported', commands: ['scan', 'registries'],
   },
   {
     key: 'mutableTags', flag: '--mutable-tags', env: 'TAGDRIFT_MUTABLE_TAGS', kind: 'list',
@@ -72,7 +75,19 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'logLevel', flag: '--log-level', env: 'TAGDRIFT_LOG_LEVEL', kind: { choices: ['error', 'warn', 'info', 'debug'] },
-    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan'],
+    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan', 'registries'],
+  },
+  {
+    key: 'hostRoot', flag: '--host-root', env: 'TAGDRIFT_HOST_ROOT', kind: 'string', default: '/',
+    help: "prefix under which the node's files are read (/host in the DaemonSet)", commands: ['scan', 'registries'],
+  },
+  {
+    key: 'containerdConfig', flag: '--containerd-config', env: 'TAGDRIFT_CONTAINERD_CONFIG', kind: 'string',
+    default: '/etc/containerd/config.toml', help: "containerd's config.toml, as a node path (under --host-root)", commands: ['scan', 'registries'],
+  },
+  {
+    key: 'runtimeVersion', flag: '--runtime-version', env: 'TAGDRIFT_RUNTIME_VERSION', kind: 'string', default: undefined,
+    defaultLabel: "the runtime's own", help: 'containerd version whose config rules apply, e.g. 1.7.20 or 2.2.0', commands: ['scan', 'registries'],
   },
 ];
 

@@ -38,6 +38,26 @@ export const FINDING_CODES = {
     title: 'Pods could not be read from the Kubernetes API; the scan used runtime evidence only',
     anchor: 'pod-intent-unavailable',
   },
+  'mirror-resolves-tags': {
+    severity: 'info',
+    title: 'Tags for a registry are resolved by a mirror, which can answer an old digest',
+    anchor: 'mirror-resolves-tags',
+  },
+  'mirror-config-ignored': {
+    severity: 'warning',
+    title: 'Mirror configuration exists but containerd does not use it',
+    anchor: 'mirror-config-ignored',
+  },
+  'config-error': {
+    severity: 'critical',
+    title: 'containerd or its CRI plugin will not load this configuration',
+    anchor: 'config-error',
+  },
+  'legacy-mirror-config': {
+    severity: 'info',
+    title: 'Deprecated registry.mirrors / registry.configs settings are in use',
+    anchor: 'legacy-mirror-config',
+  },
 } as const satisfies Record<string, FindingCodeInfo>;
 
 export type FindingCode = keyof typeof FINDING_CODES;

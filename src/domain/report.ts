@@ -5,6 +5,7 @@
  */
 import type { FindingCode, Severity } from './finding-codes.js';
 import type { ContainerState, PodOwner, PullPolicy, RuntimeInfo } from './snapshot.js';
+import type { RegistryPlan } from './registry-config.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -68,9 +69,20 @@ export interface Report {
     readonly images: SourceStatus;
     readonly containers: SourceStatus;
     readonly pods: SourceStatus;
+    readonly registryConfig?: SourceStatus;
   };
   readonly images: readonly ReportImage[];
   readonly containers: readonly ReportContainer[];
+  /** How this node resolves tags per registry; absent when the configuration was not read. */
+  readonly registries?: RegistriesSection;
   readonly findings: readonly Finding[];
   readonly summary: Readonly<Record<Severity, number>>;
+}
+
+export interface RegistriesSection {
+  /** containerd version whose rules were applied, and where it came from. */
+  readonly rules: string;
+  readonly configFile: string;
+  readonly configPath: { readonly roots: readonly string[]; readonly source: string };
+  readonly registries: readonly RegistryPlan[];
 }

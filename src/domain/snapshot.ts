@@ -7,6 +7,8 @@
  * error is never mistaken for "nothing there".
  */
 
+import type { RegistryConfigSnapshot, RuntimeVersion } from './registry-config.js';
+
 export interface SourceError<K extends string = string> {
   readonly kind: K;
   /** Human-readable; never contains credentials or file contents. */
@@ -105,6 +107,12 @@ export interface ImageBuildMeta {
   readonly source?: string;
 }
 
+/** The node's registry configuration as read, and the runtime version whose rules were applied. */
+export interface RegistryConfigRead {
+  readonly version: RuntimeVersion;
+  readonly config: RegistryConfigSnapshot;
+}
+
 export interface NodeSnapshot {
   readonly schemaVersion: 1;
   readonly node: string;
@@ -114,6 +122,8 @@ export interface NodeSnapshot {
   readonly images: Outcome<readonly ImageRecord[], RuntimeErrorKind>;
   readonly containers: Outcome<readonly ContainerRecord[], RuntimeErrorKind>;
   readonly pods: Outcome<readonly PodRecord[], KubeErrorKind>;
+  /** config.toml + hosts.toml; absent when not collected. */
+  readonly registryConfig?: Outcome<RegistryConfigRead>;
   /** Build metadata per image ID, fetched for images a finding is about. */
   readonly imageMeta: Readonly<Record<string, ImageBuildMeta>>;
 }

@@ -1,13 +1,12 @@
 /** Human output of a Report: a header, one block per finding, and a summary line. */
 import { shortDigest } from '../domain/image-ref.js';
 import type { Severity } from '../domain/finding-codes.js';
-import type { Report } from '../domain/report.js';
+import type { Finding, Report } from '../domain/report.js';
 
 const COLORS: Record<Severity, string> = { critical: '\x1b[31;1m', warning: '\x1b[33;1m', info: '\x1b[36m' };
 const RESET = '\x1b[0m';
 
 export function renderTable(report: Report, color: boolean): string {
-  const paint = (s: Severity, text: string) => (color ? `${COLORS[s]}${text}${RESET}` : text);
   const out: string[] = [];
   const rt = report.runtime ? `${report.runtime.name} ${report.runtime.version} (CRI ${report.runtime.apiVersion})` : 'unavailable';
   const running = report.containers.filter((c) => c.state === 'running').length;
@@ -17,8 +16,17 @@ export function renderTable(report: Report, color: boolean): string {
       (report.intentSource === 'kubernetes' ? 'the Kubernetes API' : 'CRI only (Kubernetes API not available)'),
   );
   out.push('');
-  if (report.findings.length === 0) out.push('No findings.');
-  for (const f of report.findings) {
+  out.push(renderFindings(report.findings, color));
+  return `${out.join('\n')}\n`;
+}
+
+/** One block per finding, then the severity summary line. */
+export function renderFindings(findings: readonly Finding[], color: boolean): string {
+  const out: string[] = [];
+  const paint = (s: Severity, text: string) => (color ? `${COLORS[s]}${text}${RESET}` : text);
+  if (findings.length === 0) out.push('No findings.');
+  out.push('');
+  for (const f of findings) {
     out.push(`${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${f.code}${f.image ? `  ${f.image}` : ''}`);
     out.push(`         ${f.message}`);
     for (const c of f.containers.slice(0, 10)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
@@ -35,7 +43,7 @@ export function renderTable(report: Report, color: boolean): string {
     for (const line of f.remediation.split('\n')) out.push(`         fix: ${line}`);
     out.push('');
   }
-  const s = report.summary;
-  out.push(`${s.critical} critical, ${s.warning} warning, ${s.info} info`);
-  return `${out.join('\n')}\n`;
+  const count = (sev: Severity) => findings.filter((f) => f.severity === sev).length;
+  out.push(`${count('critical')} critical, ${count('warning')} warning, ${count('info')} info`);
+  return out.join('\n');
 }

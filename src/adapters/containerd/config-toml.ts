@@ -1,0 +1,213 @@
+/**
+ * containerd config.toml: versions 1–4, `imports` (globs, relative paths, cycles,
+ * missing files, a size cap), the per-version merge rule, and the CRI registry
+ * table wherever this runtime version reads it. Output is redacted data
+ * (ContainerdConfigView); problems carry file and line, never content.
+ */
+import { dirname, posix } from 'node:path';
+import type { ConfigProblem, ContainerdConfigView, CriRegistrySection, RuntimeVersion } from '../../domain/registry-config.js';
+import type { HostFiles } from './host-files.js';
+import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
+
+export const GRPC_CRI = 'io.containerd.grpc.v1.cri';
+export const IMAGES_CRI = 'io.containerd.cri.v1.images';
+const MAX_IMPORTED_FILES = 64;
+
+interface LoadedFile {
+  file: string;
+  doc: TomlTable;
+  version: number;
+}
+
+function versionOf(doc: TomlTable): number {
+  return typeof doc['version'] === 'number' ? doc['version'] : 1;
+}
+
+/** Go filepath.Glob over HostFiles: `*`, `?` and `[…]` in any path component, lexical order. */
+export function globPaths(files: HostFiles, pattern: string): string[] {
+  const parts = pattern.split('/').filter((p, i) => p !== '' || i === 0);
+  let current = [pattern.startsWith('/') ? '/' : '.'];
+  for (const part of parts.slice(pattern.startsWith('/') ? 1 : 0)) {
+    if (!/[*?[]/.test(part)) {
+      current = current.map((c) => posix.join(c, part));
+      continue;
+    }
+    const re = new RegExp(`^${part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+    current = current.flatMap((c) => (files.list(c) ?? []).filter((n) => re.test(n)).map((n) => posix.join(c, n)));
+  }
+  return current.filter((p) => files.read(p).ok).sort();
+}
+
+function deepMerge(into: TomlTable, from: TomlTable): TomlTable {
+  const out: TomlTable = { ...into };
+  for (const [k, v] of Object.entries(from)) {
+    const cur = out[k];
+    out[k] = isTable(cur) && isTable(v) ? deepMerge(cur, v) : v;
+  }
+  return out;
+}
+
+/** Loads the root file and its imports breadth-first, each file once. */
+function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[]): LoadedFile[] {
+  const loaded: LoadedFile[] = [];
+  const seen = new Set<string>();
+  const queue: string[] = [rootFile];
+  while (queue.length > 0) {
+    const file = queue.shift()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (loaded.length >= MAX_IMPORTED_FILES) {
+      errors.push({ file, reason: `more than ${MAX_IMPORTED_FILES} config files imported; the rest were not read` });
+      break;
+    }
+    const read = files.read(file);
+    if (!read.ok) {
+      if (file !== rootFile) errors.push({ file, reason: `imported file ${read.message}: containerd will not start` });
+      continue;
+    }
+    const parsed = parseTomlSafe(read.text, file);
+    if (!parsed.ok) {
+      errors.push({ ...parsed.problem, reason: `${parsed.problem.reason}: containerd will not start` });
+      continue;
+    }
+    loaded.push({ file, doc: parsed.value, version: versionOf(parsed.value) });
+    const imports = parsed.value['imports'];
+    if (imports === undefined) continue;
+    if (!Array.isArray(imports) || !imports.every((i) => typeof i === 'string')) {
+      errors.push({ file, reason: 'imports must be a list of paths' });
+      continue;
+    }
+    for (const imp of imports as string[]) {
+      const path = imp.startsWith('/') ? imp : posix.join(dirname(file), imp);
+      if (/[*?[]/.test(path)) queue.push(...globPaths(files, path));
+      else queue.push(path);
+    }
+  }
+  return loaded;
+}
+
+function registrySection(plugin: unknown, location: string): CriRegistrySection | undefined {
+  if (!isTable(plugin) || !isTable(plugin['registry'])) return undefined;
+  const r = plugin['registry'];
+  const mirrors: Record<string, string[]> = {};
+  if (isTable(r['mirrors'])) {
+    for (const [host, m] of Object.entries(r['mirrors'])) {
+      const ep = isTable(m) ? m['endpoint'] : undefined;
+      mirrors[host] = Array.isArray(ep) ? ep.filter((e): e is string => typeof e === 'string') : [];
+    }
+  }
+  const configs = isTable(r['configs']) ? r['configs'] : {};
+  const entries = Object.entries(configs).filter(([, c]) => isTable(c)) as [string, TomlTable][];
+  const hasValue = (t: unknown) => isTable(t) && Object.values(t).some((v) => v !== '' && v !== false && v !== undefined);
+  const configPath = typeof r['config_path'] === 'string' && r['config_path'] !== '' ? r['config_path'] : undefined;
+  return {
+    ...(configPath !== undefined ? { configPath } : {}),
+    mirrors,
+    configsWithAuth: entries.filter(([, c]) => hasValue(c['auth'])).map(([h]) => h),
+    configsWithTls: entries.filter(([, c]) => hasValue(c['tls'])).map(([h]) => h),
+    authsCount: isTable(r['auths']) ? Object.keys(r['auths']).length : 0,
+    headerNames: isTable(r['headers']) ? Object.keys(r['headers']) : [],
+    location: `plugins."${location}".registry`,
+  };
+}
+
+function isEmptySection(s: CriRegistrySection | undefined): boolean {
+  return !s || (s.configPath === undefined && Object.keys(s.mirrors).length === 0 && s.configsWithAuth.length === 0 &&
+    s.configsWithTls.length === 0 && s.authsCount === 0 && s.headerNames.length === 0);
+}
+
+/** Settings that make CRI on 2.1+ pull with the local client instead of the transfer service. */
+function localPullTriggers(plugins: TomlTable, reg: CriRegistrySection | undefined): string[] {
+  const out: string[] = [];
+  for (const id of [GRPC_CRI, IMAGES_CRI]) {
+    const p = plugins[id];
+    if (!isTable(p)) continue;
+    const c = isTable(p['containerd']) ? p['containerd'] : {};
+    const get = (k: string) => p[k] ?? c[k];
+    if (get('use_local_image_pull') === true) out.push('use_local_image_pull = true');
+    if (get('discard_unpacked_layers') === true) out.push('discard_unpacked_layers = true');
+    if (get('disable_snapshot_annotations') === false) out.push('disable_snapshot_annotations = false');
+    if (get('image_pull_with_sync_fs') === true) out.push('image_pull_with_sync_fs = true');
+    const mcd = get('max_concurrent_downloads');
+    if (typeof mcd === 'number' && mcd !== 3) out.push(`max_concurrent_downloads = ${mcd}`);
+  }
+  if (reg && Object.keys(reg.mirrors).length > 0) out.push('registry.mirrors');
+  if (reg && (reg.configsWithAuth.length > 0 || reg.configsWithTls.length > 0)) out.push('registry.configs');
+  if (reg && reg.authsCount > 0) out.push('registry.auths');
+  return [...new Set(out)];
+}
+
+/** Reads config.toml (+ imports) as a containerd of `version` would. */
+export function loadContainerdConfig(files: HostFiles, rootFile: string, version: RuntimeVersion): ContainerdConfigView {
+  const errors: ConfigProblem[] = [];
+  const ignored: ConfigProblem[] = [];
+  const rootRead = files.read(rootFile);
+  if (!rootRead.ok && rootRead.kind === 'missing') {
+    return { file: rootFile, files: [], version: version.major >= 2 ? 3 : 1, localPullTriggers: [], errors, ignored, missing: true };
+  }
+  if (!rootRead.ok) errors.push({ file: rootFile, reason: `cannot read: ${rootRead.message}` });
+  const loaded = loadFiles(files, rootFile, errors);
+  const root = loaded[0]?.file === rootFile ? loaded[0] : undefined;
+  const configVersion = root?.version ?? 1;
+  const v1x = version.major < 2;
+
+  if (v1x && configVersion > 2) errors.push({ file: rootFile, reason: `config version ${configVersion} needs containerd 2.x; ${version.raw} refuses to start` });
+  if (!v1x && version.minor >= 3 && version.major === 2) {
+    for (const f of loaded.slice(1)) {
+      if (f.version > configVersion) errors.push({ file: f.file, reason: `drop-in version ${f.version} is higher than the root's ${configVersion}: containerd will not start` });
+    }
+  }
+
+  // Merge: 1.x replaces each plugins."<id>" table wholesale per file; 2.x deep-merges.
+  let merged: TomlTable = {};
+  for (const f of loaded) {
+    if (v1x) {
+      const plugins = { ...(isTable(merged['plugins']) ? merged['plugins'] : {}), ...(isTable(f.doc['plugins']) ? f.doc['plugins'] : {}) };
+      merged = { ...merged, ...f.doc, plugins };
+      if (f !== root && isTable(f.doc['plugins'])) {
+        for (const id of Object.keys(f.doc['plugins'])) {
+          if (root && isTable(root.doc['plugins']) && id in root.doc['plugins']) {
+            ignored.push({ file: root.file, reason: `plugins."${id}" is replaced wholesale by the drop-in ${f.file} (containerd 1.x import rule)` });
+          }
+        }
+      }
+    } else {
+      merged = deepMerge(merged, f.doc);
+    }
+  }
+  const plugins = isTable(merged['plugins']) ? merged['plugins'] : {};
+
+  let registry: CriRegistrySection | undefined;
+  if (v1x) {
+    if (configVersion <= 1) {
+      registry = registrySection(plugins['cri'], 'cri');
+      if (registrySection(plugins[GRPC_CRI], GRPC_CRI)) {
+        ignored.push({ file: rootFile, reason: `plugins."${GRPC_CRI}" in a file without version = 2 is ignored by containerd 1.x (containerd#5236)` });
+      }
+    } else if (configVersion === 2) {
+      const badKey = Object.keys(plugins).find((k) => !k.startsWith('io.containerd.') || k.split('.').length < 4);
+      if (badKey) errors.push({ file: rootFile, reason: `plugin key "${badKey}" in a version 2 config: containerd 1.x refuses to start (expects io.containerd.x.vx)` });
+      registry = registrySection(plugins[GRPC_CRI], GRPC_CRI);
+    }
+  } else {
+    const legacy = registrySection(plugins[configVersion <= 1 ? 'cri' : GRPC_CRI], configVersion <= 1 ? 'cri' : GRPC_CRI);
+    const images = registrySection(plugins[IMAGES_CRI], IMAGES_CRI);
+    if (configVersion >= 3) {
+      registry = images;
+      if (!isEmptySection(legacy)) ignored.push({ file: rootFile, reason: `plugins."${GRPC_CRI}".registry is not read in a version ${configVersion} config (use plugins."${IMAGES_CRI}".registry)` });
+    } else {
+      // 2.x migrates a v1/v2 CRI registry table to the images plugin; AKS writes v3 IDs into version 2 files.
+      registry = isEmptySection(legacy) ? (images ?? legacy) : legacy;
+    }
+  }
+  return {
+    file: rootFile,
+    files: loaded.map((f) => f.file),
+    version: configVersion,
+    ...(registry ? { registry } : {}),
+    localPullTriggers: localPullTriggers(plugins, registry),
+    errors,
+    ignored,
+    missing: false,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Reads the node's registry configuration through HostFiles: config.toml with its
+ * imports, then every directory under the effective hosts roots (hosts.toml and
+ * legacy certificate files), and notes certs.d directories nobody reads.
+ */
+import { posix } from 'node:path';
+import type { HostsFile, RegistryConfigSnapshot, RuntimeVersion } from '../../domain/registry-config.js';
+import { effectiveHostsConfig } from '../../analyze/registry-plan.js';
+import { loadContainerdConfig } from './config-toml.js';
+import type { HostFiles } from './host-files.js';
+import { parseHostsToml } from './hosts-toml.js';
+
+const MAX_HOST_DIRS = 512;
+const WELL_KNOWN_CERTS_DIRS = ['/etc/containerd/certs.d', '/etc/docker/certs.d'];
+
+function registryForDir(dirName: string): string {
+  const m = /^(.*)_(\d+)_$/.exec(dirName);
+  return m ? `${m[1]}:${m[2]}` : dirName === '_default' ? 'registry.invalid' : dirName;
+}
+
+function readHostDir(files: HostFiles, root: string, dirName: string, v: RuntimeVersion): HostsFile {
+  const dir = posix.join(root, dirName);
+  const file = posix.join(dir, 'hosts.toml');
+  const certFiles = (files.list(dir) ?? []).filter((n) => /\.(crt|cert|key)$/.test(n)).map((n) => posix.join(dir, n));
+  const read = files.read(file);
+  if (!read.ok) {
+    const base = { file, dirName, root, hosts: [], certFiles };
+    return read.kind === 'missing' ? base : { ...base, ignoredBecause: { file, reason: `cannot read hosts.toml: ${read.message}` } };
+  }
+  if (read.text.trim() === '') return { file, dirName, root, hosts: [], certFiles };
+  const parsed = parseHostsToml(read.text, file, registryForDir(dirName), v);
+  return { file, dirName, root, hosts: parsed.hosts, certFiles, ...(parsed.ignoredBecause ? { ignoredBecause: parsed.ignoredBecause } : {}) };
+}
+
+export function readRegistryConfig(files: HostFiles, opts: { hostRoot: string; configFile: string; version: RuntimeVersion }): RegistryConfigSnapshot {
+  const config = loadContainerdConfig(files, opts.configFile, opts.version);
+  const eff = effectiveHostsConfig(config, opts.version);
+  const hostsFiles: HostsFile[] = [];
+  for (const root of eff.roots) {
+    for (const name of (files.list(root) ?? []).slice(0, MAX_HOST_DIRS)) {
+      if (files.isDir(posix.join(root, name))) hostsFiles.push(readHostDir(files, root, name, opts.version));
+    }
+  }
+  const unreadCertsDirs =
+    eff.roots.length === 0 ? WELL_KNOWN_CERTS_DIRS.filter((d) => (files.list(d) ?? []).some((n) => files.isDir(posix.join(d, n)))) : [];
+  return { hostRoot: opts.hostRoot, config, hostsFiles, unreadCertsDirs };
+}

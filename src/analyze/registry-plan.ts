@@ -1,0 +1,149 @@
+/**
+ * From the node's registry configuration to "who answers `name:tag` for this node":
+ * the effective `config_path` for the runtime version, then per registry the
+ * endpoints in try order and the one that resolves tags. Pure.
+ */
+import type {
+  ConfigProblem,
+  ContainerdConfigView,
+  HostEntry,
+  HostsFile,
+  PlannedEndpoint,
+  RegistryConfigSnapshot,
+  RegistryPlan,
+  RuntimeVersion,
+} from '../domain/registry-config.js';
+import { defaultUpstream } from '../adapters/containerd/hosts-toml.js';
+import { atLeast } from '../adapters/containerd/version.js';
+
+export const DEFAULT_CONFIG_PATH_22 = '/etc/containerd/certs.d:/etc/docker/certs.d';
+const ALL_CAPS = ['pull', 'resolve', 'push'];
+
+export interface EffectiveHostsConfig {
+  /** Roots containerd reads hosts.toml from, in order; empty = legacy/default resolution. */
+  readonly roots: readonly string[];
+  readonly source: 'explicit' | 'default (containerd ≥ 2.2)' | 'unset';
+  /** 2.1+ transfer service with a multi-directory path: hosts.toml is not read at all. */
+  readonly ignoredMultiDir: boolean;
+  /** Problems that stop the CRI plugin from loading. */
+  readonly errors: readonly ConfigProblem[];
+}
+
+export function effectiveHostsConfig(view: ContainerdConfigView, v: RuntimeVersion): EffectiveHostsConfig {
+  const reg = view.registry;
+  const hasMirrors = reg !== undefined && Object.keys(reg.mirrors).length > 0;
+  const errors: ConfigProblem[] = [];
+  let raw = reg?.configPath;
+  let source: EffectiveHostsConfig['source'] = raw ? 'explicit' : 'unset';
+  if (!raw && atLeast(v, 2, 2)) {
+    // 2.2.0–2.2.1 applied the default even with mirrors set (containerd#12612); 2.2.2+ only without mirrors.
+    const regressed = v.major === 2 && v.minor === 2 && v.patch < 2;
+    if (!hasMirrors || regressed) {
+      raw = DEFAULT_CONFIG_PATH_22;
+      source = 'default (containerd ≥ 2.2)';
+    }
+  }
+  if (raw && hasMirrors) {
+    errors.push({
+      file: view.file,
+      reason:
+        `registry.mirrors is set together with config_path (${source}): the CRI plugin fails to load ` +
+        '("`mirrors` cannot be set when `config_path` is provided") and kubelet cannot reach the runtime',
+    });
+  }
+  if (raw && v.major < 2 && reg && reg.configsWithTls.length > 0) {
+    errors.push({ file: view.file, reason: 'registry.configs.*.tls is set together with config_path: containerd 1.x fails to load the CRI plugin' });
+  }
+  const roots = raw ? raw.split(':').filter(Boolean) : [];
+  const transfer = atLeast(v, 2, 1) && view.localPullTriggers.length === 0;
+  return { roots, source, ignoredMultiDir: transfer && roots.length > 1, errors };
+}
+
+/** Directory names containerd looks for, per root, for registry `host`. */
+export function hostDirCandidates(registry: string): string[] {
+  const m = /^(.*):(\d+)$/.exec(registry);
+  return m ? [`${m[1]}_${m[2]}_`, registry, '_default'] : [registry, '_default'];
+}
+
+export function isUpstreamUrl(url: string, registry: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).host;
+  } catch {
+    return false;
+  }
+  if (host === registry) return true;
+  if (host === new URL(defaultUpstream(registry)).host) return true;
+  return registry === 'docker.io' && ['docker.io', 'registry-1.docker.io', 'index.docker.io'].includes(host);
+}
+
+function fromHostEntry(e: HostEntry, file: string, registry: string): PlannedEndpoint {
+  const url = e.kind === 'default' ? defaultUpstream(registry) : `${e.url}${e.path === '/v2' ? '' : e.path}`;
+  const source = e.kind === 'default' ? `${file} (no server: default upstream)` : `${file} ${e.kind === 'server' ? 'server' : `[host."${e.url}"]`}`;
+  return { url, capabilities: e.capabilities, source, skipVerify: e.skipVerify, headerNames: e.headerNames };
+}
+
+function withScheme(endpoint: string): string {
+  if (/^https?:\/\//.test(endpoint)) return endpoint;
+  const host = endpoint.split('/')[0]!.replace(/:\d+$/, '');
+  const loopback = host === 'localhost' || /^127\./.test(host) || host === '[::1]';
+  return `${loopback ? 'http' : 'https'}://${endpoint}`;
+}
+
+function finish(registry: string, endpoints: PlannedEndpoint[], mode: RegistryPlan['mode']): RegistryPlan {
+  const resolver = endpoints.find((e) => e.capabilities.includes('resolve')) ?? endpoints[endpoints.length - 1]!;
+  return { registry, endpoints, resolvesTagsVia: resolver.url, mirrorResolves: !isUpstreamUrl(resolver.url, registry), mode };
+}
+
+export function planRegistry(registry: string, snap: RegistryConfigSnapshot, v: RuntimeVersion): RegistryPlan {
+  const eff = effectiveHostsConfig(snap.config, v);
+  const upstream = (why: string): PlannedEndpoint => ({
+    url: defaultUpstream(registry),
+    capabilities: atLeast(v, 2, 2) ? [...ALL_CAPS, 'referrers'] : ALL_CAPS,
+    source: why,
+    skipVerify: false,
+    headerNames: [],
+  });
+  if (eff.roots.length > 0 && !eff.ignoredMultiDir) {
+    for (const root of eff.roots) {
+      for (const name of hostDirCandidates(registry)) {
+        const dir = snap.hostsFiles.find((h) => h.root === root && h.dirName === name);
+        if (!dir) continue;
+        if (dir.ignoredBecause) return finish(registry, [upstream(`default upstream (${dir.file} is ignored)`)], 'hosts');
+        if (dir.hosts.length === 0) return finish(registry, [upstream(`default upstream (${dir.file.replace(/\/hosts\.toml$/, '')}: no hosts.toml)`)], 'hosts');
+        return finish(registry, dir.hosts.map((e) => fromHostEntry(e, dir.file, registry)), 'hosts');
+      }
+    }
+    return finish(registry, [upstream(`default upstream (no hosts directory under ${eff.roots.join(', ')})`)], 'hosts');
+  }
+  const mirrors = snap.config.registry?.mirrors ?? {};
+  const list = mirrors[registry] ?? mirrors['*'];
+  if (eff.roots.length === 0 && list && list.length > 0) {
+    const key = mirrors[registry] ? registry : '*';
+    const endpoints: PlannedEndpoint[] = list.map((raw) => {
+      const u = withScheme(raw);
+      const url = /^https?:\/\/[^/]+$/.test(u) ? u : u.replace(/\/+$/, '');
+      return { url, capabilities: ['pull', 'resolve'], source: `${snap.config.file} registry.mirrors."${key}"`, skipVerify: false, headerNames: [] };
+    });
+    // The upstream is appended unless one endpoint is the requested host itself.
+    if (!endpoints.some((e) => new URL(e.url).host === registry)) endpoints.push(upstream('default upstream (appended after legacy mirrors)'));
+    return finish(registry, endpoints, 'legacy-mirrors');
+  }
+  return finish(registry, [upstream('default upstream')], 'default');
+}
+
+/** Registries worth planning from the config alone: every configured host directory and mirror key. */
+export function configuredRegistries(snap: RegistryConfigSnapshot): string[] {
+  const out = new Set<string>();
+  for (const h of snap.hostsFiles) {
+    if (h.dirName === '_default') continue;
+    const m = /^(.*)_(\d+)_$/.exec(h.dirName);
+    out.add(m ? `${m[1]}:${m[2]}` : h.dirName);
+  }
+  for (const k of Object.keys(snap.config.registry?.mirrors ?? {})) if (k !== '*') out.add(k);
+  return [...out].sort();
+}
+
+export function hostsFileFor(snap: RegistryConfigSnapshot, file: string): HostsFile | undefined {
+  return snap.hostsFiles.find((h) => h.file === file);
+}

@@ -1,0 +1,104 @@
+/**
+ * Findings from the node's registry configuration: config-error, mirror-config-ignored,
+ * legacy-mirror-config, mirror-resolves-tags. Config evidence only (no registry calls).
+ */
+import type { ConfigProblem, RegistryPlan } from '../domain/registry-config.js';
+import type { Finding } from '../domain/report.js';
+import { effectiveHostsConfig } from '../analyze/registry-plan.js';
+import { formatProblem } from '../adapters/containerd/toml.js';
+import { describeVersion } from '../adapters/containerd/version.js';
+import type { CheckContext } from './types.js';
+
+function problemFinding(code: 'config-error' | 'mirror-config-ignored', p: ConfigProblem, remediation: string): Finding {
+  return {
+    code,
+    severity: code === 'config-error' ? 'critical' : 'warning',
+    message: formatProblem(p),
+    image: undefined,
+    containers: [],
+    evidence: { file: p.file, ...(p.line !== undefined ? { line: p.line, column: p.column } : {}), reason: p.reason },
+    remediation,
+  };
+}
+
+export function checkRegistryConfig(ctx: CheckContext): Finding[] {
+  const rc = ctx.snapshot.registryConfig;
+  if (!rc?.ok) return [];
+  const { version, config: snap } = rc.value;
+  const view = snap.config;
+  const eff = effectiveHostsConfig(view, version);
+  const out: Finding[] = [];
+  const rules = `containerd ${describeVersion(version)} rules`;
+
+  for (const p of [...view.errors, ...eff.errors]) {
+    out.push(problemFinding('config-error', p, `Fix the file so containerd and its CRI plugin load it (${rules}); check containerd's log for "failed to load plugin".`));
+  }
+  for (const p of view.ignored) {
+    out.push(problemFinding('mirror-config-ignored', p, 'Move the settings where this containerd version reads them.'));
+  }
+  for (const h of snap.hostsFiles) {
+    if (h.ignoredBecause) {
+      out.push(
+        problemFinding('mirror-config-ignored', h.ignoredBecause, `containerd logs "failed to decode hosts.toml" and pulls from the default upstream instead; fix ${h.file}.`),
+      );
+    }
+  }
+  if (eff.ignoredMultiDir && snap.hostsFiles.length > 0) {
+    out.push(
+      problemFinding(
+        'mirror-config-ignored',
+        {
+          file: view.file,
+          reason:
+            `config_path "${eff.roots.join(':')}" names several directories; with the transfer service (the default CRI pull path since 2.1) ` +
+            `containerd reads it as one directory, so ${snap.hostsFiles.length} hosts.toml director${snap.hostsFiles.length === 1 ? 'y is' : 'ies are'} ignored (containerd#12808)`,
+        },
+        'Set config_path to a single directory, or set use_local_image_pull = true in the CRI images plugin.',
+      ),
+    );
+  }
+  for (const dir of snap.unreadCertsDirs) {
+    out.push(
+      problemFinding(
+        'mirror-config-ignored',
+        { file: dir, reason: `${dir} holds registry host directories, but config_path is not set, so containerd ${describeVersion(version)} never reads them` },
+        `Set config_path = "${dir}" under the CRI registry table of ${view.file}.`,
+      ),
+    );
+  }
+  const reg = view.registry;
+  if (reg) {
+    const legacy = [
+      Object.keys(reg.mirrors).length > 0 ? `registry.mirrors (${Object.keys(reg.mirrors).join(', ')})` : '',
+      reg.configsWithAuth.length > 0 ? `registry.configs.*.auth (${reg.configsWithAuth.join(', ')})` : '',
+      reg.configsWithTls.length > 0 ? `registry.configs.*.tls (${reg.configsWithTls.join(', ')})` : '',
+      reg.authsCount > 0 ? 'registry.auths' : '',
+    ].filter(Boolean);
+    if (legacy.length > 0) {
+      out.push({
+        code: 'legacy-mirror-config',
+        severity: 'info',
+        message: `${view.file} uses deprecated ${legacy.join(', ')} in ${reg.location}`,
+        image: undefined,
+        containers: [],
+        evidence: { file: view.file, settings: legacy },
+        remediation: 'Move mirrors and TLS settings to hosts.toml files under config_path (see containerd docs/hosts.md); mirrors cannot be combined with config_path.',
+      });
+    }
+  }
+  for (const plan of ctx.registryPlans) if (plan.mirrorResolves) out.push(mirrorResolvesFinding(plan));
+  return out;
+}
+
+function mirrorResolvesFinding(plan: RegistryPlan): Finding {
+  const ep = plan.endpoints.find((e) => e.url === plan.resolvesTagsVia);
+  return {
+    code: 'mirror-resolves-tags',
+    severity: 'info',
+    message: `Tags of ${plan.registry} are resolved by ${plan.resolvesTagsVia}, not the registry itself: a caching mirror can answer a tag with an old digest`,
+    image: undefined,
+    containers: [],
+    evidence: { registry: plan.registry, endpoint: plan.resolvesTagsVia, source: ep?.source, capabilities: ep?.capabilities },
+    remediation: `Give caching mirrors capabilities = ["pull"] only, so tags are resolved upstream and the mirror serves content by digest; or deploy by digest.`,
+  };
+}

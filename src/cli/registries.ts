@@ -1,0 +1,31 @@
+/** `tagdrift registries`: how this node resolves tags, from config.toml and hosts.toml, without needing a runtime. */
+import { createCriClient } from '../adapters/cri/client.js';
+import { createHostFiles } from '../adapters/containerd/host-files.js';
+import { analyzeRegistryConfig } from '../analyze/analyze.js';
+import { collectRegistryConfig } from '../collect/collect.js';
+import { severityRank } from '../domain/finding-codes.js';
+import type { Options } from '../config/options.js';
+import type { RuntimeInfo } from '../domain/snapshot.js';
+import { renderRegistries } from '../render/registries.js';
+
+export async function runRegistries(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
+  let runtime: RuntimeInfo | undefined;
+  if (!options.runtimeVersion) {
+    const client = createCriClient({ endpoint: options.runtimeEndpoint, timeoutMs: Math.min(options.runtimeTimeoutMs, 2000) });
+    runtime = await client.version().catch(() => undefined);
+    client.close();
+  }
+  const read = collectRegistryConfig(
+    createHostFiles(options.hostRoot),
+    { hostRoot: options.hostRoot, configFile: options.containerdConfig, ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}) },
+    runtime,
+  );
+  // docker.io is always shown: short names resolve there.
+  const { registries, findings } = analyzeRegistryConfig(read, ['docker.io']);
+  const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);
+  const out = { ...registries, findings };
+  io.stdout.write(asTable ? renderRegistries(out, io.isTTY) : `${JSON.stringify(out, null, 2)}\n`);
+  if (options.failOn === 'none') return 0;
+  const threshold = severityRank(options.failOn);
+  return findings.some((f) => severityRank(f.severity) >= threshold) ? 1 : 0;
+}

@@ -1,0 +1,121 @@
+/**
+ * How this node resolves tags: the parsed, redacted registry configuration
+ * (config.toml with imports, hosts.toml files) as plain data, and the
+ * per-registry resolution plan derived from it. No secrets: credentials and
+ * header values are reduced to `hasAuth` and header names at parse time.
+ */
+
+/** A problem tied to a file; `line`/`column` are 1-based when known. Never contains file content. */
+export interface ConfigProblem {
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly reason: string;
+}
+
+export interface HostSettings {
+  readonly capabilities: readonly string[];
+  readonly skipVerify: boolean;
+  readonly ca: readonly string[];
+  readonly client: boolean;
+  /** Header names only; values may be tokens. */
+  readonly headerNames: readonly string[];
+  readonly overridePath: boolean;
+  readonly dialTimeout?: string;
+}
+
+/** One `[host."…"]` entry, or the final server/default entry, of a hosts.toml. */
+export interface HostEntry extends HostSettings {
+  /** Scheme + host (+ port) as written, `/v2` API root resolved into `path`. */
+  readonly url: string;
+  readonly path: string;
+  /** `host` for a [host."…"] table, `server` for the root `server`, `default` when server was absent. */
+  readonly kind: 'host' | 'server' | 'default';
+}
+
+export interface HostsFile {
+  /** Node path of the hosts.toml (without any --host-root prefix). */
+  readonly file: string;
+  /** Directory name under the config root: `docker.io`, `myreg:5000`, `myreg_5000_`, `_default`. */
+  readonly dirName: string;
+  readonly root: string;
+  /** Parsed entries in try order; empty when the file is ignored. */
+  readonly hosts: readonly HostEntry[];
+  /** Set when containerd would skip the whole file. */
+  readonly ignoredBecause?: ConfigProblem;
+  /** Legacy certificate files next to (or instead of) hosts.toml. */
+  readonly certFiles: readonly string[];
+}
+
+/** The CRI registry table of config.toml, redacted. */
+export interface CriRegistrySection {
+  /** Raw `config_path` (OS path list), or undefined when unset/empty. */
+  readonly configPath?: string;
+  readonly mirrors: Readonly<Record<string, readonly string[]>>;
+  /** Registry hosts with `configs.<host>.auth` (values never kept). */
+  readonly configsWithAuth: readonly string[];
+  /** Registry hosts with `configs.<host>.tls`. */
+  readonly configsWithTls: readonly string[];
+  readonly authsCount: number;
+  readonly headerNames: readonly string[];
+  /** Where the table was found: `plugins."io.containerd.grpc.v1.cri".registry` etc. */
+  readonly location: string;
+}
+
+export interface ContainerdConfigView {
+  /** The root config file (node path). */
+  readonly file: string;
+  /** Every file loaded, root first (imports after). */
+  readonly files: readonly string[];
+  /** `version` of the root file (absent = 1). */
+  readonly version: number;
+  /** Undefined when the config sets no registry table at all. */
+  readonly registry?: CriRegistrySection;
+  /** Keys that force CRI's local pull mode on 2.1+ (transfer service otherwise). */
+  readonly localPullTriggers: readonly string[];
+  /** Problems that make containerd or its CRI plugin fail (config-error). */
+  readonly errors: readonly ConfigProblem[];
+  /** Config that containerd silently ignores (mirror-config-ignored). */
+  readonly ignored: readonly ConfigProblem[];
+  /** True when no config file exists (containerd's built-in defaults apply). */
+  readonly missing: boolean;
+}
+
+export interface RuntimeVersion {
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+  /** As given (`v1.6.20~ds1`) and where it came from. */
+  readonly raw: string;
+  readonly source: 'runtime' | 'flag' | 'inferred';
+}
+
+/** Everything read from the node's files; the plan is derived from it purely. */
+export interface RegistryConfigSnapshot {
+  readonly hostRoot: string;
+  readonly config: ContainerdConfigView;
+  /** hosts.toml directories found under each effective config root. */
+  readonly hostsFiles: readonly HostsFile[];
+  /** certs.d directories that exist but are not read because config_path is unset. */
+  readonly unreadCertsDirs: readonly string[];
+}
+
+export interface PlannedEndpoint {
+  readonly url: string;
+  readonly capabilities: readonly string[];
+  /** File (and line of thought) the endpoint comes from. */
+  readonly source: string;
+  readonly skipVerify: boolean;
+  readonly headerNames: readonly string[];
+}
+
+export interface RegistryPlan {
+  readonly registry: string;
+  /** Try order for this registry, final upstream included. */
+  readonly endpoints: readonly PlannedEndpoint[];
+  /** URL of the first endpoint that may resolve tags (what answers `name:tag` for this node). */
+  readonly resolvesTagsVia: string;
+  /** True when that endpoint is not the registry's upstream. */
+  readonly mirrorResolves: boolean;
+  readonly mode: 'hosts' | 'legacy-mirrors' | 'default';
+}
