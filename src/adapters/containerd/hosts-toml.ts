@@ -42,6 +42,8 @@ function strings(v: unknown, what: string): string[] {
 function settings(t: TomlTable, where: string, version: RuntimeVersion): Partial<HostSettings> {
   const out: { -readonly [K in keyof HostSettings]?: HostSettings[K] } = {};
   if (t['capabilities'] !== undefined) {
+    // []string in containerd's hostFileConfig: a bare string fails to decode.
+    if (!Array.isArray(t['capabilities'])) throw new Invalid(`${where} capabilities must be a list of strings`);
     const caps = strings(t['capabilities'], `${where} capabilities`);
     const known = capabilitiesFor(version);
     const unknown = caps.find((c) => !known.includes(c));
