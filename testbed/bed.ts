@@ -18,6 +18,8 @@ export interface TestBedOptions {
   readonly nodeName?: string;
   /** Start a second registry usable as a mirror. */
   readonly withMirror?: boolean;
+  /** Route the upstream registry through the mirror with capabilities pull+resolve (hosts.toml). */
+  readonly mirrorResolves?: boolean;
   /** Reuse registries from another bed (several nodes, one registry). */
   readonly shared?: { upstream: RunningRegistry; mirror?: RunningRegistry; sandboxImage: string };
 }
@@ -62,7 +64,13 @@ export class TestBed {
         sandboxImage = `${upstream.host}/pause:3.9`;
         await pushImage(pause, sandboxImage);
       }
-      const routes: RegistryRoute[] = [{ host: upstream.host, serverUrl: upstream.url }];
+      const routes: RegistryRoute[] = [
+        {
+          host: upstream.host,
+          serverUrl: upstream.url,
+          ...(options.mirrorResolves && mirror ? { mirrors: [{ url: mirror.url, capabilities: ['pull', 'resolve'] }] } : {}),
+        },
+      ];
       const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes });
       cleanup.push(() => containerd.stop());
       await containerd.start();
@@ -89,9 +97,12 @@ export class TestBed {
     return { ...image, ref };
   }
 
-  /** Flags that point `tagdrift scan` at this bed. */
+  /** Flags that point `tagdrift scan` at this bed (its runtime, API and config.toml). */
   scanArgs(): string[] {
-    return ['--runtime-endpoint', this.containerd.endpoint, '--kubeconfig', this.kubeconfig, '--node-name', this.nodeName];
+    return [
+      '--runtime-endpoint', this.containerd.endpoint, '--kubeconfig', this.kubeconfig, '--node-name', this.nodeName,
+      '--containerd-config', this.containerd.configPath,
+    ];
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,8 @@ export interface RunningRegistry {
   readonly host: string;
   readonly url: string;
   readonly pid: number;
+  /** The registry's log (requests are logged at info level). */
+  readonly logFile: string;
   stop(): Promise<void>;
 }
 
@@ -22,7 +24,7 @@ export async function startRegistry(dir: string, name: string): Promise<RunningR
     [
       'version: 0.1',
       'log:',
-      '  level: warn',
+      '  level: info',
       'storage:',
       '  filesystem:',
       `    rootdirectory: ${join(root, 'data')}`,
@@ -41,6 +43,7 @@ export async function startRegistry(dir: string, name: string): Promise<RunningR
     host: `127.0.0.1:${port}`,
     url,
     pid,
+    logFile: join(root, 'registry.log'),
     stop: () => killPids([pid], 'SIGTERM'),
   };
 }
