@@ -8,7 +8,6 @@ COPY tsconfig.json ./
 COPY protos ./protos
 COPY src ./src
 COPY testbed ./testbed
-COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
 # Final stage: production dependencies and the compiled agent only.
