@@ -25,7 +25,7 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
   } catch (e) {
     runtime = new SourceFailure('error', (e as Error).message);
   }
-  const pods = createKubePodSource({ kubeconfig: options.kubeconfig, timeoutMs: options.kubeTimeoutMs });
+  const pods = await createKubePodSource({ kubeconfig: options.kubeconfig, timeoutMs: options.kubeTimeoutMs });
   if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
   try {
     const { report } = await scanNode(

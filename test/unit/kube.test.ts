@@ -53,7 +53,7 @@ describe('the Kubernetes pod source', () => {
     await api.start();
     dir = mkdtempSync(join(tmpdir(), 'td-kube-'));
     api.writeKubeconfig(join(dir, 'kubeconfig'), 'canary-token-Zx9');
-    const s = createKubePodSource({ kubeconfig: join(dir, 'kubeconfig'), timeoutMs: 1000 });
+    const s = await createKubePodSource({ kubeconfig: join(dir, 'kubeconfig'), timeoutMs: 1000 });
     if (s instanceof SourceFailure) throw s;
     source = s;
     api.upsertPod({
@@ -91,11 +91,11 @@ describe('the Kubernetes pod source', () => {
     }
   });
 
-  it('no kubeconfig and no in-cluster environment is not-configured', () => {
+  it('no kubeconfig and no in-cluster environment is not-configured', async () => {
     const saved = process.env['KUBERNETES_SERVICE_HOST'];
     delete process.env['KUBERNETES_SERVICE_HOST'];
     try {
-      const s = createKubePodSource({ kubeconfig: undefined, timeoutMs: 1000 });
+      const s = await createKubePodSource({ kubeconfig: undefined, timeoutMs: 1000 });
       expect(s).toBeInstanceOf(SourceFailure);
       expect((s as SourceFailure).kind).toBe('not-configured');
     } finally {
@@ -103,8 +103,8 @@ describe('the Kubernetes pod source', () => {
     }
   });
 
-  it('an unreadable kubeconfig is not-configured with the path', () => {
-    const s = createKubePodSource({ kubeconfig: join(dir, 'missing'), timeoutMs: 1000 });
+  it('an unreadable kubeconfig is not-configured with the path', async () => {
+    const s = await createKubePodSource({ kubeconfig: join(dir, 'missing'), timeoutMs: 1000 });
     expect((s as SourceFailure).kind).toBe('not-configured');
     expect((s as SourceFailure).message).toContain(join(dir, 'missing'));
   });
@@ -113,7 +113,7 @@ describe('the Kubernetes pod source', () => {
     const port = await freePort();
     const path = join(dir, 'closed');
     writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: t}}]\n`);
-    const s = createKubePodSource({ kubeconfig: path, timeoutMs: 1000 }) as PodSource;
+    const s = (await createKubePodSource({ kubeconfig: path, timeoutMs: 1000 })) as PodSource;
     const e = await s.listNodePods('n1').then(() => undefined, (err: unknown) => err);
     expect((e as SourceFailure).kind).toBe('unreachable');
   });
@@ -126,7 +126,7 @@ describe('the Kubernetes pod source', () => {
     const path = join(dir, 'silent');
     writeFileSync(path, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: t}}]\n`);
     try {
-      const s = createKubePodSource({ kubeconfig: path, timeoutMs: 300 }) as PodSource;
+      const s = (await createKubePodSource({ kubeconfig: path, timeoutMs: 300 })) as PodSource;
       const started = Date.now();
       const e = await s.listNodePods('n1').then(() => undefined, (err: unknown) => err);
       expect((e as SourceFailure).kind).toBe('timeout');
