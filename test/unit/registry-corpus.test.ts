@@ -12,7 +12,10 @@ import { analyzeRegistryConfig } from '../../src/analyze/analyze.js';
 import { collectRegistryConfig } from '../../src/collect/collect.js';
 import { renderGoTemplate, renderShell } from '../helpers/gotemplate.js';
 
-const CORPUS = new URL('../../../shared/corpus/', import.meta.url).pathname;
+const CORPUS = process.env['TAGDRIFT_CORPUS_DIR'] ?? new URL('../../../shared/corpus/', import.meta.url).pathname;
+if (!existsSync(join(CORPUS, 'SOURCES.md'))) {
+  throw new Error(`corpus not found at ${CORPUS}: the shared/ folder belongs beside the repository (or set TAGDRIFT_CORPUS_DIR)`);
+}
 const GOLDEN = new URL('../golden/corpus/', import.meta.url).pathname;
 const corpus = (p: string) => readFileSync(join(CORPUS, p), 'utf8');
 export const CANARY = 'canary-SECRET-7f3a';
