@@ -133,6 +133,29 @@ describe('tagdrift scan on a real node', () => {
   });
 });
 
+describe('the CRI client and a real containerd restart', () => {
+  it('answers again within seconds after containerd is killed and restarted, without a new client', async () => {
+    const client = createCriClient({ endpoint: bed.containerd.endpoint, timeoutMs: 1000 });
+    try {
+      expect((await client.version()).apiVersion).toBe('v1');
+      await bed.containerd.kill();
+      const down = await client.version().then(() => undefined, (e: { kind?: string }) => e.kind);
+      expect(down).toMatch(/unavailable|socket-missing|timeout/);
+      await bed.containerd.restart();
+      const started = Date.now();
+      let ok = false;
+      while (!ok && Date.now() - started < 10_000) {
+        ok = await client.listContainers().then((c) => c.some((x) => x.id === webPod.containerIds['web']), () => false);
+        if (!ok) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ok).toBe(true);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      client.close();
+    }
+  });
+});
+
 runtimeClientConformance('real containerd', async () => {
   const client = createCriClient({ endpoint: bed.containerd.endpoint, timeoutMs: 5000 });
   return {
