@@ -78,10 +78,10 @@ export function checkRegistryConfig(ctx: CheckContext): Finding[] {
       out.push({
         code: 'legacy-mirror-config',
         severity: 'info',
-        message: `${view.file} uses deprecated ${legacy.join(', ')} in ${reg.location}`,
+        message: `${(reg.files.length > 0 ? reg.files : [view.file]).join(', ')} use${reg.files.length > 1 ? '' : 's'} deprecated ${legacy.join(', ')} in ${reg.location}`,
         image: undefined,
         containers: [],
-        evidence: { file: view.file, settings: legacy },
+        evidence: { file: reg.files[reg.files.length - 1] ?? view.file, files: reg.files, settings: legacy },
         remediation: 'Move mirrors and TLS settings to hosts.toml files under config_path (see containerd docs/hosts.md); mirrors cannot be combined with config_path.',
       });
     }

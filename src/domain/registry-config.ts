@@ -60,6 +60,8 @@ export interface CriRegistrySection {
   readonly headerNames: readonly string[];
   /** Where the table was found: `plugins."io.containerd.grpc.v1.cri".registry` etc. */
   readonly location: string;
+  /** The file(s) that set it (the root config or drop-ins). */
+  readonly files: readonly string[];
 }
 
 export interface ContainerdConfigView {

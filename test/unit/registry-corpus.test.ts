@@ -144,6 +144,7 @@ describe('corpus semantics', () => {
     expect(plan(r, 'docker.io').resolvesTagsVia).toBe('https://registry-1.docker.io');
     // config_path with configs.auth is allowed; the host_port_ directory is found for some.host:123
     expect(codes(r)).not.toContain('config-error');
+    expect(r.findings.find((f) => f.code === 'legacy-mirror-config')?.message).toMatch(/^\/etc\/cri\/conf\.d\/cri\.toml uses deprecated registry\.configs\.\*\.auth \(some\.host:123\)/);
     expect(plan(r, 'some.host:123').endpoints.map((e) => e.url)).toEqual(['https://some.host:123', 'https://some.host:123']);
   });
 

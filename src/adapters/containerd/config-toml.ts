@@ -86,7 +86,7 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[]):
   return loaded;
 }
 
-function registrySection(plugin: unknown, location: string): CriRegistrySection | undefined {
+function registrySection(plugin: unknown, location: string, loaded: readonly LoadedFile[] = []): CriRegistrySection | undefined {
   if (!isTable(plugin) || !isTable(plugin['registry'])) return undefined;
   const r = plugin['registry'];
   const mirrors: Record<string, string[]> = {};
@@ -108,6 +108,7 @@ function registrySection(plugin: unknown, location: string): CriRegistrySection 
     authsCount: isTable(r['auths']) ? Object.keys(r['auths']).length : 0,
     headerNames: isTable(r['headers']) ? Object.keys(r['headers']) : [],
     location: `plugins."${location}".registry`,
+    files: loaded.filter((f) => isTable(f.doc['plugins']) && isTable((f.doc['plugins'] as TomlTable)[location]) && isTable(((f.doc['plugins'] as TomlTable)[location] as TomlTable)['registry'])).map((f) => f.file),
   };
 }
 
@@ -180,18 +181,19 @@ export function loadContainerdConfig(files: HostFiles, rootFile: string, version
   let registry: CriRegistrySection | undefined;
   if (v1x) {
     if (configVersion <= 1) {
-      registry = registrySection(plugins['cri'], 'cri');
+      registry = registrySection(plugins['cri'], 'cri', loaded);
       if (registrySection(plugins[GRPC_CRI], GRPC_CRI)) {
         ignored.push({ file: rootFile, reason: `plugins."${GRPC_CRI}" in a file without version = 2 is ignored by containerd 1.x (containerd#5236)` });
       }
     } else if (configVersion === 2) {
       const badKey = Object.keys(plugins).find((k) => !k.startsWith('io.containerd.') || k.split('.').length < 4);
       if (badKey) errors.push({ file: rootFile, reason: `plugin key "${badKey}" in a version 2 config: containerd 1.x refuses to start (expects io.containerd.x.vx)` });
-      registry = registrySection(plugins[GRPC_CRI], GRPC_CRI);
+      registry = registrySection(plugins[GRPC_CRI], GRPC_CRI, loaded);
     }
   } else {
-    const legacy = registrySection(plugins[configVersion <= 1 ? 'cri' : GRPC_CRI], configVersion <= 1 ? 'cri' : GRPC_CRI);
-    const images = registrySection(plugins[IMAGES_CRI], IMAGES_CRI);
+    const legacyId = configVersion <= 1 ? 'cri' : GRPC_CRI;
+    const legacy = registrySection(plugins[legacyId], legacyId, loaded);
+    const images = registrySection(plugins[IMAGES_CRI], IMAGES_CRI, loaded);
     if (configVersion >= 3) {
       registry = images;
       if (!isEmptySection(legacy)) ignored.push({ file: rootFile, reason: `plugins."${GRPC_CRI}".registry is not read in a version ${configVersion} config (use plugins."${IMAGES_CRI}".registry)` });
