@@ -12,10 +12,10 @@ import { checkRegistryConfig } from '../checks/registry-config.js';
 import type { RegistryConfigRead } from '../domain/snapshot.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
 import { indexImages, joinContainers, type ContainerView } from './join.js';
-import { configuredRegistries, effectiveHostsConfig, planRegistry } from './registry-plan.js';
+import { configuredRegistries, planRegistry } from './registry-plan.js';
 import type { RegistriesSection } from '../domain/report.js';
 import type { RegistryPlan } from '../domain/registry-config.js';
-import { describeVersion } from '../adapters/containerd/version.js';
+import { describeVersion, effectiveHostsConfig } from '../domain/containerd-rules.js';
 import { tryParseImageRef } from '../domain/image-ref.js';
 
 export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = { mutableTagPatterns: DEFAULT_MUTABLE_TAG_PATTERNS };

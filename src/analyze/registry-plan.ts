@@ -4,60 +4,15 @@
  * endpoints in try order and the one that resolves tags. Pure.
  */
 import type {
-  ConfigProblem,
-  ContainerdConfigView,
   HostEntry,
-  HostsFile,
   PlannedEndpoint,
   RegistryConfigSnapshot,
   RegistryPlan,
   RuntimeVersion,
 } from '../domain/registry-config.js';
-import { defaultUpstream } from '../adapters/containerd/hosts-toml.js';
-import { atLeast } from '../adapters/containerd/version.js';
+import { atLeast, defaultUpstream, effectiveHostsConfig } from '../domain/containerd-rules.js';
 
-export const DEFAULT_CONFIG_PATH_22 = '/etc/containerd/certs.d:/etc/docker/certs.d';
 const ALL_CAPS = ['pull', 'resolve', 'push'];
-
-export interface EffectiveHostsConfig {
-  /** Roots containerd reads hosts.toml from, in order; empty = legacy/default resolution. */
-  readonly roots: readonly string[];
-  readonly source: 'explicit' | 'default (containerd ≥ 2.2)' | 'unset';
-  /** 2.1+ transfer service with a multi-directory path: hosts.toml is not read at all. */
-  readonly ignoredMultiDir: boolean;
-  /** Problems that stop the CRI plugin from loading. */
-  readonly errors: readonly ConfigProblem[];
-}
-
-export function effectiveHostsConfig(view: ContainerdConfigView, v: RuntimeVersion): EffectiveHostsConfig {
-  const reg = view.registry;
-  const hasMirrors = reg !== undefined && Object.keys(reg.mirrors).length > 0;
-  const errors: ConfigProblem[] = [];
-  let raw = reg?.configPath;
-  let source: EffectiveHostsConfig['source'] = raw ? 'explicit' : 'unset';
-  if (!raw && atLeast(v, 2, 2)) {
-    // 2.2.0–2.2.1 applied the default even with mirrors set (containerd#12612); 2.2.2+ only without mirrors.
-    const regressed = v.major === 2 && v.minor === 2 && v.patch < 2;
-    if (!hasMirrors || regressed) {
-      raw = DEFAULT_CONFIG_PATH_22;
-      source = 'default (containerd ≥ 2.2)';
-    }
-  }
-  if (raw && hasMirrors) {
-    errors.push({
-      file: view.file,
-      reason:
-        `registry.mirrors is set together with config_path (${source}): the CRI plugin fails to load ` +
-        '("`mirrors` cannot be set when `config_path` is provided") and kubelet cannot reach the runtime',
-    });
-  }
-  if (raw && v.major < 2 && reg && reg.configsWithTls.length > 0) {
-    errors.push({ file: view.file, reason: 'registry.configs.*.tls is set together with config_path: containerd 1.x fails to load the CRI plugin' });
-  }
-  const roots = raw ? raw.split(':').filter(Boolean) : [];
-  const transfer = atLeast(v, 2, 1) && view.localPullTriggers.length === 0;
-  return { roots, source, ignoredMultiDir: transfer && roots.length > 1, errors };
-}
 
 /** Directory names containerd looks for, per root, for registry `host`. */
 export function hostDirCandidates(registry: string): string[] {
@@ -142,8 +97,4 @@ export function configuredRegistries(snap: RegistryConfigSnapshot): string[] {
   }
   for (const k of Object.keys(snap.config.registry?.mirrors ?? {})) if (k !== '*') out.add(k);
   return [...out].sort();
-}
-
-export function hostsFileFor(snap: RegistryConfigSnapshot, file: string): HostsFile | undefined {
-  return snap.hostsFiles.find((h) => h.file === file);
 }

@@ -4,9 +4,7 @@
  */
 import type { ConfigProblem, RegistryPlan } from '../domain/registry-config.js';
 import type { Finding } from '../domain/report.js';
-import { effectiveHostsConfig } from '../analyze/registry-plan.js';
-import { formatProblem } from '../adapters/containerd/toml.js';
-import { describeVersion } from '../adapters/containerd/version.js';
+import { describeVersion, effectiveHostsConfig, formatProblem } from '../domain/containerd-rules.js';
 import type { CheckContext } from './types.js';
 
 function problemFinding(code: 'config-error' | 'mirror-config-ignored', p: ConfigProblem, remediation: string): Finding {

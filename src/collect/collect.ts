@@ -11,7 +11,7 @@ import { SourceFailure, type PodSource, type RuntimeClient } from './ports.js';
 import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
 import type { HostFiles } from '../adapters/containerd/host-files.js';
 import { readRegistryConfig } from '../adapters/containerd/read.js';
-import { inferRuntimeVersion, parseRuntimeVersion } from '../adapters/containerd/version.js';
+import { inferRuntimeVersion, parseRuntimeVersion } from '../domain/containerd-rules.js';
 import { loadContainerdConfig } from '../adapters/containerd/config-toml.js';
 
 export interface CollectDeps {

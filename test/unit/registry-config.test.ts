@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadContainerdConfig } from '../../src/adapters/containerd/config-toml.js';
 import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
 import { parseHostsToml, splitHostUrl } from '../../src/adapters/containerd/hosts-toml.js';
-import { parseRuntimeVersion } from '../../src/adapters/containerd/version.js';
+import { parseRuntimeVersion } from '../../src/domain/containerd-rules.js';
 import { analyzeRegistryConfig } from '../../src/analyze/analyze.js';
 import { collectRegistryConfig } from '../../src/collect/collect.js';
 import type { RuntimeVersion } from '../../src/domain/registry-config.js';

@@ -9,7 +9,7 @@
 import { posix } from 'node:path';
 import type { ConfigProblem, HostEntry, HostSettings, RuntimeVersion } from '../../domain/registry-config.js';
 import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
-import { atLeast } from './version.js';
+import { atLeast, defaultUpstream } from '../../domain/containerd-rules.js';
 
 export interface ParsedHosts {
   readonly hosts: HostEntry[];
@@ -17,17 +17,6 @@ export interface ParsedHosts {
 }
 
 class Invalid extends Error {}
-
-/** containerd's default upstream for a registry host (hosts.go defaultHost / docker.DefaultHost). */
-export function defaultUpstream(registry: string): string {
-  if (registry === 'docker.io') return 'https://registry-1.docker.io';
-  const hostOnly = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  const port = /:(\d+)$/.exec(registry)?.[1];
-  const loopback = hostOnly === 'localhost' || /^127\./.test(hostOnly) || hostOnly === '::1';
-  // Loopback registries default to plain HTTP unless on 443 (containerd tries HTTPS first, then falls back).
-  if (loopback && port && port !== '443') return `http://${registry}`;
-  return `https://${registry}`;
-}
 
 function capabilitiesFor(v: RuntimeVersion): string[] {
   return atLeast(v, 2, 2) ? ['pull', 'resolve', 'push', 'referrers'] : ['pull', 'resolve', 'push'];

@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import type { HostsFile, RegistryConfigSnapshot, RuntimeVersion } from '../../domain/registry-config.js';
-import { effectiveHostsConfig } from '../../analyze/registry-plan.js';
+import { effectiveHostsConfig } from '../../domain/containerd-rules.js';
 import { loadContainerdConfig } from './config-toml.js';
 import type { HostFiles } from './host-files.js';
 import { parseHostsToml } from './hosts-toml.js';

@@ -33,8 +33,3 @@ export function parseTomlSafe(text: string, file: string): TomlResult {
 export function isTable(v: unknown): v is TomlTable {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
-
-export function formatProblem(p: ConfigProblem): string {
-  const at = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
-  return `${p.file}${at}: ${p.reason}`;
-}

@@ -1,0 +1,87 @@
+/**
+ * containerd's rules that depend on its version, as pure functions: version parsing,
+ * the default upstream of a registry, the effective hosts.toml roots. Shared by the
+ * adapters that read the node's files and by the analysis that plans from them.
+ */
+import type { ConfigProblem, ContainerdConfigView, RuntimeVersion } from './registry-config.js';
+
+/** `v1.6.20~ds1`, `1.7.12-0ubuntu1`, `v2.1.3` → numbers; undefined when unparseable. */
+export function parseRuntimeVersion(raw: string, source: RuntimeVersion['source']): RuntimeVersion | undefined {
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(raw.trim());
+  if (!m) return undefined;
+  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0), raw, source };
+}
+
+export function atLeast(v: RuntimeVersion, major: number, minor: number, patch = 0): boolean {
+  if (v.major !== major) return v.major > major;
+  if (v.minor !== minor) return v.minor > minor;
+  return v.patch >= patch;
+}
+
+/** Without a runtime or a flag: config version 3/4 files need containerd 2.x; older ones are read as 1.7 would. */
+export function inferRuntimeVersion(configVersion: number): RuntimeVersion {
+  return configVersion >= 3
+    ? { major: 2, minor: 0, patch: 0, raw: '2.0 (inferred from config version 3)', source: 'inferred' }
+    : { major: 1, minor: 7, patch: 0, raw: `1.7 (inferred from config version ${configVersion})`, source: 'inferred' };
+}
+
+export function describeVersion(v: RuntimeVersion): string {
+  return v.source === 'inferred' ? v.raw : `${v.major}.${v.minor}.${v.patch}`;
+}
+
+/** containerd's default upstream for a registry host (hosts.go defaultHost / docker.DefaultHost). */
+export function defaultUpstream(registry: string): string {
+  if (registry === 'docker.io') return 'https://registry-1.docker.io';
+  const hostOnly = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const port = /:(\d+)$/.exec(registry)?.[1];
+  const loopback = hostOnly === 'localhost' || /^127\./.test(hostOnly) || hostOnly === '::1';
+  // Loopback registries default to plain HTTP unless on 443 (containerd tries HTTPS first, then falls back).
+  if (loopback && port && port !== '443') return `http://${registry}`;
+  return `https://${registry}`;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const at = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
+  return `${p.file}${at}: ${p.reason}`;
+}
+
+export const DEFAULT_CONFIG_PATH_22 = '/etc/containerd/certs.d:/etc/docker/certs.d';
+export interface EffectiveHostsConfig {
+  /** Roots containerd reads hosts.toml from, in order; empty = legacy/default resolution. */
+  readonly roots: readonly string[];
+  readonly source: 'explicit' | 'default (containerd ≥ 2.2)' | 'unset';
+  /** 2.1+ transfer service with a multi-directory path: hosts.toml is not read at all. */
+  readonly ignoredMultiDir: boolean;
+  /** Problems that stop the CRI plugin from loading. */
+  readonly errors: readonly ConfigProblem[];
+}
+
+export function effectiveHostsConfig(view: ContainerdConfigView, v: RuntimeVersion): EffectiveHostsConfig {
+  const reg = view.registry;
+  const hasMirrors = reg !== undefined && Object.keys(reg.mirrors).length > 0;
+  const errors: ConfigProblem[] = [];
+  let raw = reg?.configPath;
+  let source: EffectiveHostsConfig['source'] = raw ? 'explicit' : 'unset';
+  if (!raw && atLeast(v, 2, 2)) {
+    // 2.2.0–2.2.1 applied the default even with mirrors set (containerd#12612); 2.2.2+ only without mirrors.
+    const regressed = v.major === 2 && v.minor === 2 && v.patch < 2;
+    if (!hasMirrors || regressed) {
+      raw = DEFAULT_CONFIG_PATH_22;
+      source = 'default (containerd ≥ 2.2)';
+    }
+  }
+  if (raw && hasMirrors) {
+    errors.push({
+      file: view.file,
+      reason:
+        `registry.mirrors is set together with config_path (${source}): the CRI plugin fails to load ` +
+        '("`mirrors` cannot be set when `config_path` is provided") and kubelet cannot reach the runtime',
+    });
+  }
+  if (raw && v.major < 2 && reg && reg.configsWithTls.length > 0) {
+    errors.push({ file: view.file, reason: 'registry.configs.*.tls is set together with config_path: containerd 1.x fails to load the CRI plugin' });
+  }
+  const roots = raw ? raw.split(':').filter(Boolean) : [];
+  const transfer = atLeast(v, 2, 1) && view.localPullTriggers.length === 0;
+  return { roots, source, ignoredMultiDir: transfer && roots.length > 1, errors };
+}
