@@ -3,7 +3,8 @@ import { createCriClient } from '../adapters/cri/client.js';
 import { createHostFiles } from '../adapters/containerd/host-files.js';
 import { analyzeRegistryConfig } from '../analyze/analyze.js';
 import { collectRegistryConfig } from '../collect/collect.js';
-import { severityRank } from '../domain/finding-codes.js';
+import { reachesSeverity } from '../domain/finding-codes.js';
+import { EXIT } from './scan.js';
 import type { Options } from '../config/options.js';
 import type { RuntimeInfo } from '../domain/snapshot.js';
 import { renderRegistries } from '../render/registries.js';
@@ -25,7 +26,5 @@ export async function runRegistries(options: Options, io: { stdout: NodeJS.Write
   const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);
   const out = { ...registries, findings };
   io.stdout.write(asTable ? renderRegistries(out, io.isTTY) : `${JSON.stringify(out, null, 2)}\n`);
-  if (options.failOn === 'none') return 0;
-  const threshold = severityRank(options.failOn);
-  return findings.some((f) => severityRank(f.severity) >= threshold) ? 1 : 0;
+  return reachesSeverity(findings, options.failOn) ? EXIT.findings : EXIT.ok;
 }

@@ -3,7 +3,7 @@ import { createCriClient } from '../adapters/cri/client.js';
 import { createKubePodSource } from '../adapters/kube/pods.js';
 import { scanNode } from '../collect/collect.js';
 import { SourceFailure, type RuntimeClient } from '../collect/ports.js';
-import { severityRank } from '../domain/finding-codes.js';
+import { reachesSeverity } from '../domain/finding-codes.js';
 import type { Report } from '../domain/report.js';
 import type { Options } from '../config/options.js';
 import { createLogger } from '../log.js';
@@ -48,7 +48,5 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
 
 export function exitCode(report: Report, failOn: Options['failOn']): number {
   if (!report.sources.runtime.ok || !report.sources.images.ok || !report.sources.containers.ok) return EXIT.scanFailed;
-  if (failOn === 'none') return EXIT.ok;
-  const threshold = severityRank(failOn);
-  return report.findings.some((f) => severityRank(f.severity) >= threshold) ? EXIT.findings : EXIT.ok;
+  return reachesSeverity(report.findings, failOn) ? EXIT.findings : EXIT.ok;
 }

@@ -12,7 +12,7 @@ import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
 import type { HostFiles } from '../adapters/containerd/host-files.js';
 import { readRegistryConfig } from '../adapters/containerd/read.js';
 import { inferRuntimeVersion, parseRuntimeVersion } from '../domain/containerd-rules.js';
-import { loadContainerdConfig } from '../adapters/containerd/config-toml.js';
+import { readConfigVersion } from '../adapters/containerd/config-toml.js';
 
 export interface CollectDeps {
   /** The runtime client, or why none could be made. */
@@ -45,7 +45,7 @@ export function collectRegistryConfig(
   let version =
     (opts.runtimeVersion ? parseRuntimeVersion(opts.runtimeVersion, 'flag') : undefined) ??
     (runtime ? parseRuntimeVersion(runtime.version, 'runtime') : undefined);
-  if (!version) version = inferRuntimeVersion(loadContainerdConfig(files, opts.configFile, inferRuntimeVersion(1)).version);
+  if (!version) version = inferRuntimeVersion(readConfigVersion(files, opts.configFile));
   return { version, config: readRegistryConfig(files, { hostRoot: opts.hostRoot, configFile: opts.configFile, version }) };
 }
 

@@ -67,3 +67,10 @@ export const ALL_FINDING_CODES = Object.keys(FINDING_CODES) as FindingCode[];
 export function severityRank(s: Severity): number {
   return s === 'critical' ? 3 : s === 'warning' ? 2 : 1;
 }
+
+/** True when any finding is at or above `failOn` (the `--fail-on` gate; `none` never fails). */
+export function reachesSeverity(findings: readonly { readonly severity: Severity }[], failOn: Severity | 'none'): boolean {
+  if (failOn === 'none') return false;
+  const threshold = severityRank(failOn);
+  return findings.some((f) => severityRank(f.severity) >= threshold);
+}

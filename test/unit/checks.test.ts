@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/analyze/analyze.js';
-import { ALL_FINDING_CODES } from '../../src/domain/finding-codes.js';
+import { ALL_FINDING_CODES, reachesSeverity } from '../../src/domain/finding-codes.js';
 import { SnapshotBuilder } from '../fakes/snapshot-builder.js';
 
 const R = 'registry.example:5000';
@@ -166,5 +166,13 @@ describe('analyze', () => {
     b.image('v2', [`${R}/a:latest`]);
     b.pod({ name: 'p', image: `${R}/a`, imageId: old.id, apiless: true, userSpecifiedImage: `${R}/a` });
     for (const f of analyze(b.build()).findings) expect(ALL_FINDING_CODES).toContain(f.code);
+  });
+});
+
+describe('the --fail-on gate', () => {
+  it('fails at or above the threshold, never for none', () => {
+    const fs = [{ severity: 'warning' as const }, { severity: 'info' as const }];
+    expect([reachesSeverity(fs, 'none'), reachesSeverity(fs, 'info'), reachesSeverity(fs, 'warning'), reachesSeverity(fs, 'critical')]).toEqual([false, true, true, false]);
+    expect(reachesSeverity([], 'info')).toBe(false);
   });
 });

@@ -146,3 +146,20 @@ describe('parsers never throw and never hang (10,000 generated inputs each)', ()
     );
   });
 });
+
+describe('which rules apply', () => {
+  it('without a flag or a runtime, the version is inferred from the root file alone', () => {
+    const files = memoryHostFiles({ [CFG]: 'version = 3\nimports = ["/missing-but-never-read.toml"]\n' });
+    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG }, undefined);
+    expect(read.version).toMatchObject({ major: 2, source: 'inferred' });
+    const v2 = collectRegistryConfig(memoryHostFiles({ [CFG]: 'version = 2\n' }), { hostRoot: '/', configFile: CFG }, undefined);
+    expect(v2.version).toMatchObject({ major: 1, minor: 7, source: 'inferred' });
+  });
+
+  it('the flag wins over the runtime, the runtime over inference', () => {
+    const files = memoryHostFiles({ [CFG]: 'version = 2\n' });
+    const rt = { name: 'containerd', version: 'v1.6.20~ds1', apiVersion: 'v1' };
+    expect(collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '2.2.2' }, rt).version).toMatchObject({ major: 2, minor: 2, source: 'flag' });
+    expect(collectRegistryConfig(files, { hostRoot: '/', configFile: CFG }, rt).version).toMatchObject({ major: 1, minor: 6, patch: 20, source: 'runtime' });
+  });
+});

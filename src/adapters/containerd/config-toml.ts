@@ -138,6 +138,14 @@ function localPullTriggers(plugins: TomlTable, reg: CriRegistrySection | undefin
   return [...new Set(out)];
 }
 
+/** The root file's `version` (absent or unreadable = 1), without following imports. */
+export function readConfigVersion(files: HostFiles, rootFile: string): number {
+  const read = files.read(rootFile);
+  if (!read.ok) return 1;
+  const parsed = parseTomlSafe(read.text, rootFile);
+  return parsed.ok ? versionOf(parsed.value) : 1;
+}
+
 /** Reads config.toml (+ imports) as a containerd of `version` would. */
 export function loadContainerdConfig(files: HostFiles, rootFile: string, version: RuntimeVersion): ContainerdConfigView {
   const errors: ConfigProblem[] = [];
