@@ -37,6 +37,8 @@ export class FakeCri {
   readonly socket = join(this.dir, 'cri.sock');
   readonly calls: string[] = [];
   readonly violations: string[] = [];
+  /** The image of every ImageStatus request, with `verbose`: `sha256:…(verbose)`. */
+  readonly imageStatusRequests: string[] = [];
   private server: grpc.Server | undefined;
   private images: FakeImage[] = [];
   private containers: FakeContainer[] = [];
@@ -103,6 +105,7 @@ export class FakeCri {
       Version: this.answer('Version', () => this.version),
       ListImages: this.answer('ListImages', () => ({ images: this.images.map((i) => this.criImage(i)) })),
       ImageStatus: this.answer('ImageStatus', (req) => {
+        this.imageStatusRequests.push(`${req.image?.image ?? ''}${req.verbose ? '(verbose)' : ''}`);
         const image = this.findImage(req.image?.image ?? '');
         if (!image) return { image: null, info: {} };
         const info = req.verbose

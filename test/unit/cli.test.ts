@@ -11,6 +11,7 @@ import { runCli } from '../helpers/cli.js';
 const R = 'registry.example:5000';
 const old = { id: fakeDigest('id-old'), digest: fakeDigest('m-old') };
 const cur = { id: fakeDigest('id-new'), digest: fakeDigest('m-new') };
+const unrelated = { id: fakeDigest('id-unrelated'), digest: fakeDigest('m-unrelated') };
 let cri: FakeCri;
 const kube = new FakeKubeApi();
 let dir: string;
@@ -20,6 +21,7 @@ beforeAll(async () => {
     .withImages(
       { id: old.id, repoTags: [], repoDigests: [`${R}/web@${old.digest}`], size: 10, labels: { 'org.opencontainers.image.version': '1.0.0' }, env: ['TOKEN=canary-env-Qq7'] },
       { id: cur.id, repoTags: [`${R}/web:1.0`], repoDigests: [`${R}/web@${cur.digest}`], size: 10, labels: { 'org.opencontainers.image.version': '1.0.1' } },
+      { id: unrelated.id, repoTags: [`${R}/tools:2.0`], repoDigests: [`${R}/tools@${unrelated.digest}`], size: 10, env: ['KEY=canary-env-Qq7'] },
     )
     .withContainers({ id: 'c-web', podSandboxId: 's', name: 'web', imageId: old.id, state: 'CONTAINER_RUNNING', pod: { name: 'web-1', namespace: 'shop', uid: 'u1' } })
     .start();
@@ -53,6 +55,13 @@ describe('tagdrift scan (fake runtime)', () => {
     const f = report.findings.find((x) => x.code === 'running-superseded');
     expect(f?.evidence).toMatchObject({ runningDigest: old.digest, nodeDigest: cur.digest, runningBuild: { version: '1.0.0' } });
     expect(res.stdout + res.stderr).not.toContain('canary-env-Qq7');
+  });
+
+  it('asks ImageStatus(verbose) only about the images a finding is about', async () => {
+    cri.imageStatusRequests.length = 0;
+    const res = await runCli([...args(), '-o', 'json']);
+    expect(res.code).toBe(0);
+    expect([...cri.imageStatusRequests].sort()).toEqual([`${old.id}(verbose)`, `${cur.id}(verbose)`].sort());
   });
 
   it('--fail-on warning exits 1; --fail-on critical exits 0', async () => {
