@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { protoLoadOptions } from '../src/adapters/cri/endpoint.js';
 
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -27,7 +28,7 @@ export interface FullCri {
 let cached: FullCri | undefined;
 export function loadFullCri(): FullCri {
   if (!cached) {
-    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(testbedProtoPath(), LOADER_OPTIONS));
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(testbedProtoPath(), { ...LOADER_OPTIONS, ...protoLoadOptions() }));
     const v1 = (pkg['runtime'] as grpc.GrpcObject)['v1'] as grpc.GrpcObject;
     cached = {
       RuntimeService: v1['RuntimeService'] as grpc.ServiceClientConstructor,

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALLOWED_CRI_METHODS, createCriClient } from '../../src/adapters/cri/client.js';
-import { protoPath } from '../../src/adapters/cri/endpoint.js';
+import { protoLoadOptions, protoPath } from '../../src/adapters/cri/endpoint.js';
 import { SourceFailure } from '../../src/collect/ports.js';
 import { loadFullCri, testbedProtoPath } from '../../testbed/cri-full.js';
 import { FakeCri } from '../fakes/fake-cri.js';
@@ -35,7 +35,7 @@ async function failure(p: Promise<unknown>): Promise<SourceFailure> {
 
 /** Methods declared per service in a .proto file. */
 function declaredMethods(file: string): string[] {
-  const def = protoLoader.loadSync(file);
+  const def = protoLoader.loadSync(file, protoLoadOptions());
   return Object.entries(def)
     .filter(([name, v]) => name.endsWith('Service') && typeof v === 'object')
     .flatMap(([, svc]) => Object.keys(svc as object));
@@ -49,14 +49,14 @@ describe('the read-only proto', () => {
   });
 
   it('cannot express a verbose ContainerStatus', () => {
-    const def = protoLoader.loadSync(protoPath('cri-readonly.proto'));
+    const def = protoLoader.loadSync(protoPath('cri-readonly.proto'), protoLoadOptions());
     const msg = def['runtime.v1.ContainerStatusRequest'] as { type: { field: { name: string }[] } };
     expect(msg.type.field.map((f) => f.name)).toEqual(['containerId']);
   });
 
-  it('shares field numbers with the test bed full proto (no drift between the two files)', () => {
+  it('shares field numbers with the test bed full proto (both import protos/cri-types.proto)', () => {
     const fields = (file: string) => {
-      const def = protoLoader.loadSync(file);
+      const def = protoLoader.loadSync(file, protoLoadOptions());
       const out = new Map<string, string>();
       for (const [name, v] of Object.entries(def)) {
         const type = (v as { type?: { field?: { name: string; number: number; type: string }[] } }).type;

@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ImageBuildMeta, RuntimeErrorKind, RuntimeInfo } from '../../domain/snapshot.js';
 import { SourceFailure, type RuntimeClient } from '../../collect/ports.js';
-import { parseRuntimeEndpoint, protoPath } from './endpoint.js';
+import { parseRuntimeEndpoint, protoLoadOptions, protoPath } from './endpoint.js';
 import { buildMetaFromInfo, mapContainer, mapImage, mapVersion, type CriContainer, type CriImage, type CriVersion } from './map.js';
 
 /** The only CRI methods tagdrift ever calls. */
@@ -48,6 +48,7 @@ function loadPackage(): grpc.GrpcObject {
       enums: String,
       defaults: true,
       oneofs: true,
+      ...protoLoadOptions(),
     });
     packageCache = grpc.loadPackageDefinition(def);
   }

@@ -32,3 +32,8 @@ export function protoPath(file: string): string {
   }
   throw new Error(`protos/${file} not found near ${fileURLToPath(import.meta.url)}`);
 }
+
+/** Loader options for the CRI protos: their imports resolve inside `protos/`. */
+export function protoLoadOptions(): { includeDirs: string[] } {
+  return { includeDirs: [dirname(protoPath('cri-types.proto'))] };
+}
