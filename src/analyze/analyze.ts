@@ -8,7 +8,7 @@ import { SEVERITIES, severityRank, type Severity } from '../domain/finding-codes
 import { REPORT_SCHEMA_VERSION, type Finding, type Report, type SourceStatus } from '../domain/report.js';
 import type { NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { CHECKS } from '../checks/index.js';
-import { checkRegistryConfig } from '../checks/registry-config.js';
+import { registryConfigFindings } from '../checks/registry-config.js';
 import type { RegistryConfigRead } from '../domain/snapshot.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
 import { indexImages, joinContainers, type ContainerView } from './join.js';
@@ -30,7 +30,8 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   const images = snapshot.images.ok ? snapshot.images.value : [];
   const index = indexImages(images);
   const containers = joinContainers(snapshot, index);
-  const registries = registriesSection(snapshot, containers, images.flatMap((i) => i.repoTags));
+  const rc = snapshot.registryConfig;
+  const registries = rc?.ok ? registriesSection(rc.value, registriesNamed(containers, images.flatMap((i) => i.repoTags))) : undefined;
   const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [] };
   const findings: Finding[] = CHECKS.flatMap((check) => check(ctx));
   findings.sort(
@@ -75,17 +76,21 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   };
 }
 
-/** Plans for every configured registry and every registry an image or pod on the node names. */
-function registriesSection(snapshot: NodeSnapshot, containers: readonly ContainerView[], tags: readonly string[]): RegistriesSection | undefined {
-  const rc = snapshot.registryConfig;
-  if (!rc?.ok) return undefined;
-  const { version, config } = rc.value;
-  const names = new Set(configuredRegistries(config));
+/** Registries the node's workloads and cached images name. */
+function registriesNamed(containers: readonly ContainerView[], tags: readonly string[]): string[] {
+  const names = new Set<string>();
   for (const c of containers) if (c.requested) names.add(c.requested.registry);
   for (const t of tags) {
     const ref = tryParseImageRef(t);
     if (ref) names.add(ref.registry);
   }
+  return [...names];
+}
+
+/** Plans for every configured registry and every registry in `named`. */
+function registriesSection(read: RegistryConfigRead, named: readonly string[]): RegistriesSection {
+  const { version, config } = read;
+  const names = new Set([...configuredRegistries(config), ...named]);
   const plans: RegistryPlan[] = [...names].sort().map((r) => planRegistry(r, config, version));
   const eff = effectiveHostsConfig(config.config, version);
   return {
@@ -98,18 +103,6 @@ function registriesSection(snapshot: NodeSnapshot, containers: readonly Containe
 
 /** The registry-configuration part of a report on its own (`tagdrift registries`: no runtime needed). */
 export function analyzeRegistryConfig(read: RegistryConfigRead, extraRegistries: readonly string[] = []): { registries: RegistriesSection; findings: Finding[] } {
-  const snapshot: NodeSnapshot = {
-    schemaVersion: 1,
-    node: '',
-    collectedAt: '',
-    runtime: { ok: false, error: { kind: 'error', message: 'not asked' }, durationMs: 0 },
-    images: { ok: true, value: [], durationMs: 0 },
-    containers: { ok: true, value: [], durationMs: 0 },
-    pods: { ok: true, value: [], durationMs: 0 },
-    registryConfig: { ok: true, value: read, durationMs: 0 },
-    imageMeta: {},
-  };
-  const registries = registriesSection(snapshot, [], extraRegistries.map((r) => `${r}/x:latest`))!;
-  const findings = checkRegistryConfig({ snapshot, index: indexImages([]), containers: [], options: DEFAULT_ANALYZE_OPTIONS, registryPlans: registries.registries });
-  return { registries, findings };
+  const registries = registriesSection(read, extraRegistries);
+  return { registries, findings: registryConfigFindings(read, registries.registries) };
 }

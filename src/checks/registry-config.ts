@@ -6,6 +6,7 @@ import type { ConfigProblem, RegistryPlan } from '../domain/registry-config.js';
 import type { Finding } from '../domain/report.js';
 import { describeVersion, effectiveHostsConfig, formatProblem } from '../domain/containerd-rules.js';
 import type { CheckContext } from './types.js';
+import type { RegistryConfigRead } from '../domain/snapshot.js';
 
 function problemFinding(code: 'config-error' | 'mirror-config-ignored', p: ConfigProblem, remediation: string): Finding {
   return {
@@ -21,8 +22,12 @@ function problemFinding(code: 'config-error' | 'mirror-config-ignored', p: Confi
 
 export function checkRegistryConfig(ctx: CheckContext): Finding[] {
   const rc = ctx.snapshot.registryConfig;
-  if (!rc?.ok) return [];
-  const { version, config: snap } = rc.value;
+  return rc?.ok ? registryConfigFindings(rc.value, ctx.registryPlans) : [];
+}
+
+/** The config findings from what was read and the plans derived from it (also used without a snapshot). */
+export function registryConfigFindings(read: RegistryConfigRead, plans: readonly RegistryPlan[]): Finding[] {
+  const { version, config: snap } = read;
   const view = snap.config;
   const eff = effectiveHostsConfig(view, version);
   const out: Finding[] = [];
@@ -84,7 +89,7 @@ export function checkRegistryConfig(ctx: CheckContext): Finding[] {
       });
     }
   }
-  for (const plan of ctx.registryPlans) if (plan.mirrorResolves) out.push(mirrorResolvesFinding(plan));
+  for (const plan of plans) if (plan.mirrorResolves) out.push(mirrorResolvesFinding(plan));
   return out;
 }
 
