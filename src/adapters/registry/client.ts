@@ -1,0 +1,469 @@
+/**
+ * The registry client: what a tag points to now, asked the way containerd asks.
+ *
+ * `HEAD /v2/<repo>/manifests/<tag>` with containerd's Accept list (both manifest and
+ * both index types, so a registry never rewrites a list to one platform), `?ns=` when
+ * the contacted host is not the reference's own, and a GET fallback (capped at
+ * 4 MiB) only when HEAD gives no `Docker-Content-Digest` or is refused with 405.
+ *
+ * Under load and faults: answers cached for a TTL, concurrent identical questions
+ * share one request, a global and a per-host concurrency limit (a black-hole host
+ * cannot occupy every slot), per-host backoff that honours `Retry-After`, connect
+ * and total timeouts, and every failure classified. Nothing here throws to the
+ * caller: every outcome is a value.
+ */
+import { createHash } from 'node:crypto';
+import type { ImageBuildMeta } from '../../domain/snapshot.js';
+import type { RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
+import { AgentPool, httpRequest, safeUrl, TransportError, type HttpResponse, type TlsSettings } from './http.js';
+import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Challenge, type Credential } from './auth.js';
+
+export const MANIFEST_ACCEPT = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  '*/*',
+].join(', ');
+
+const INDEX_TYPES = new Set(['application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.oci.image.index.v1+json']);
+const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+const MAX_TOKEN_BYTES = 64 * 1024;
+const MAX_ERROR_BODY = 16 * 1024;
+const MAX_REDIRECTS = 5;
+
+export interface RegistryEndpoint {
+  /** Planned endpoint URL: scheme + host, plus the API path when it is not the default `/v2`. */
+  readonly url: string;
+  readonly tls?: TlsSettings;
+  /** hosts.toml `header` values to send (kept in this process only). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface RegistryClientOptions {
+  readonly connectTimeoutMs?: number;
+  readonly timeoutMs?: number;
+  readonly concurrency?: number;
+  readonly perHostConcurrency?: number;
+  readonly cacheTtlMs?: number;
+  /** Upper bound on a `Retry-After` wait and on backoff. */
+  readonly maxBackoffSeconds?: number;
+  /** Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`) → credential. */
+  readonly credentials?: ReadonlyMap<string, Credential>;
+  readonly now?: () => number;
+  /** Called once per HTTP exchange: host, method, status code or transport error kind. */
+  readonly onRequest?: (host: string, method: string, code: string) => void;
+  /** Platform used to pick a child of an index for build metadata. */
+  readonly platform?: { os: string; architecture: string };
+}
+
+export interface RegistryStats {
+  /** `host|method|code` → count, since the client was made. */
+  readonly requests: ReadonlyMap<string, number>;
+  /** Last `ratelimit-remaining` seen per host (Docker Hub). */
+  readonly rateLimitRemaining: ReadonlyMap<string, number>;
+}
+
+type Fail = TagUnverified;
+
+function fail(kind: RegistryErrorKind, message: string): Fail {
+  return { ok: false, kind, message };
+}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active -= 1;
+  }
+}
+
+/** Base URL of the API: `<url>/v2` unless the planned URL already carries a path. */
+export function apiRoot(endpointUrl: string): string {
+  const u = new URL(endpointUrl);
+  const path = u.pathname.replace(/\/+$/, '');
+  return `${u.protocol}//${u.host}${path === '' ? '/v2' : path}`;
+}
+
+/** containerd's `isProxy`: `ns` is added when the contacted host is not the reference's host. */
+export function needsNamespace(endpointHost: string, registry: string): boolean {
+  if (endpointHost === registry) return false;
+  return !(registry === 'docker.io' && endpointHost === 'registry-1.docker.io');
+}
+
+function header(res: HttpResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The registry's own error code (`MANIFEST_UNKNOWN`) from an error body: no free text. */
+function errorCode(body: Buffer): string {
+  try {
+    const doc = JSON.parse(body.subarray(0, MAX_ERROR_BODY).toString('utf8')) as { errors?: { code?: unknown }[] };
+    const code = doc.errors?.[0]?.code;
+    return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? ` ${code}` : '';
+  } catch {
+    return '';
+  }
+}
+
+interface ManifestDoc {
+  mediaType?: string;
+  schemaVersion?: number;
+  manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[];
+  config?: { digest?: string };
+}
+
+function parseManifest(body: Buffer): ManifestDoc | undefined {
+  try {
+    const doc = JSON.parse(body.toString('utf8')) as unknown;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
+    const m = doc as ManifestDoc;
+    if (typeof m.schemaVersion !== 'number' && typeof m.mediaType !== 'string') return undefined;
+    return m;
+  } catch {
+    return undefined;
+  }
+}
+
+function isIndex(mediaType: string | undefined, doc?: ManifestDoc): boolean {
+  return (mediaType !== undefined && INDEX_TYPES.has(mediaType)) || Array.isArray(doc?.manifests);
+}
+
+export class RegistryClient {
+  private readonly agents = new AgentPool();
+  private readonly global: Semaphore;
+  private readonly hosts = new Map<string, Semaphore>();
+  private readonly backoff = new Map<string, { until: number; failures: number; kind: RegistryErrorKind }>();
+  private readonly cache = new Map<string, { expires: number; value: TagResolved | Fail }>();
+  private readonly inflight = new Map<string, Promise<TagResolved | Fail>>();
+  private readonly tokens = new Map<string, { token: string; expires: number }>();
+  private readonly challenges = new Map<string, Challenge>();
+  private readonly requestCounts = new Map<string, number>();
+  private readonly rateLimit = new Map<string, number>();
+  private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest'>> & Pick<RegistryClientOptions, 'onRequest'>;
+  private readonly credentials: ReadonlyMap<string, Credential>;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.o = {
+      connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      concurrency: options.concurrency ?? 16,
+      perHostConcurrency: options.perHostConcurrency ?? 4,
+      cacheTtlMs: options.cacheTtlMs ?? 60_000,
+      maxBackoffSeconds: options.maxBackoffSeconds ?? 900,
+      now: options.now ?? Date.now,
+      platform: options.platform ?? { os: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch },
+      onRequest: options.onRequest,
+    };
+    this.global = new Semaphore(this.o.concurrency);
+    this.credentials = options.credentials ?? new Map();
+  }
+
+  stats(): RegistryStats {
+    return { requests: new Map(this.requestCounts), rateLimitRemaining: new Map(this.rateLimit) };
+  }
+
+  close(): void {
+    this.agents.destroy();
+  }
+
+  /** What `repository:tag` points to at this endpoint now. Never rejects. */
+  resolveTag(endpoint: RegistryEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | Fail> {
+    const key = `${endpoint.url}|${registry}|${repository}|${tag}`;
+    const cached = this.cache.get(key);
+    if (cached && cached.expires > this.o.now()) return Promise.resolve(cached.value);
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = this.doResolve(endpoint, registry, repository, tag)
+      .catch((e: unknown) => fail('invalid-response', `unexpected failure: ${(e as Error)?.name ?? 'error'}`))
+      .then((value) => {
+        if (value.ok || value.kind === 'not-found') this.cache.set(key, { expires: this.o.now() + this.o.cacheTtlMs, value });
+        return value;
+      })
+      .finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** Platform manifest digests of an index, or undefined when it is not an index or cannot be read. */
+  async listChildren(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<string[] | undefined> {
+    const got = await this.getManifest(endpoint, registry, repository, digest).catch(() => undefined);
+    if (!got || !isIndex(got.mediaType, got.doc)) return undefined;
+    return (got.doc.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string' && DIGEST_RE.test(d));
+  }
+
+  /** OCI labels and `created` of the image behind `digest` (the platform child of an index). */
+  async buildMeta(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<ImageBuildMeta | undefined> {
+    try {
+      let got = await this.getManifest(endpoint, registry, repository, digest);
+      if (!got) return undefined;
+      if (isIndex(got.mediaType, got.doc)) {
+        const children = got.doc.manifests ?? [];
+        const pick =
+          children.find((m) => m.platform?.os === this.o.platform.os && m.platform?.architecture === this.o.platform.architecture) ??
+          children[0];
+        if (!pick?.digest || !DIGEST_RE.test(pick.digest)) return undefined;
+        got = await this.getManifest(endpoint, registry, repository, pick.digest);
+        if (!got) return undefined;
+      }
+      const configDigest = got.doc.config?.digest;
+      if (!configDigest || !DIGEST_RE.test(configDigest)) return undefined;
+      const res = await this.exchange(endpoint, registry, repository, 'GET', `blobs/${configDigest}`, { accept: '*/*' }, MAX_CONFIG_BYTES);
+      if ('kind' in res || res.status !== 200) return undefined;
+      const cfg = JSON.parse(res.body.toString('utf8')) as { created?: unknown; config?: { Labels?: Record<string, unknown> } };
+      const labels = cfg.config?.Labels ?? {};
+      const s = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= 256 ? v : undefined);
+      const meta: Record<string, string> = {};
+      const version = s(labels['org.opencontainers.image.version']);
+      const revision = s(labels['org.opencontainers.image.revision']);
+      const source = s(labels['org.opencontainers.image.source']);
+      const created = s(labels['org.opencontainers.image.created']) ?? s(cfg.created);
+      if (version) meta['version'] = version;
+      if (revision) meta['revision'] = revision;
+      if (created) meta['created'] = created;
+      if (source) meta['source'] = source;
+      return meta as ImageBuildMeta;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async getManifest(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<{ mediaType: string | undefined; doc: ManifestDoc } | undefined> {
+    const res = await this.exchange(endpoint, registry, repository, 'GET', `manifests/${digest}`, { accept: MANIFEST_ACCEPT }, MAX_MANIFEST_BYTES);
+    if ('kind' in res || res.status !== 200) return undefined;
+    const doc = parseManifest(res.body);
+    if (!doc) return undefined;
+    const computed = `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
+    if (computed !== digest) return undefined; // content must match what was asked for
+    return { mediaType: doc.mediaType ?? header(res, 'content-type')?.split(';')[0], doc };
+  }
+
+  private async doResolve(endpoint: RegistryEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | Fail> {
+    const path = `manifests/${tag}`;
+    let res = await this.exchange(endpoint, registry, repository, 'HEAD', path, { accept: MANIFEST_ACCEPT }, 0);
+    if ('kind' in res) return res;
+    if (res.status === 405) {
+      res = await this.exchange(endpoint, registry, repository, 'GET', path, { accept: MANIFEST_ACCEPT }, MAX_MANIFEST_BYTES);
+      if ('kind' in res) return res;
+    }
+    const where = `${new URL(endpoint.url).host}`;
+    const bad = this.statusFailure(res, where);
+    if (bad) return bad;
+    const contentType = header(res, 'content-type')?.split(';')[0]?.trim();
+    const digest = header(res, 'docker-content-digest')?.trim();
+    if (digest !== undefined && res.body.length === 0 && res.status === 200) {
+      if (!DIGEST_RE.test(digest)) return fail('invalid-response', `${where}: Docker-Content-Digest is not a sha256 digest`);
+      if (contentType && /^text\/html/i.test(contentType)) return fail('invalid-response', `${where}: answered an HTML page, not a manifest`);
+      return { ok: true, digest, mediaType: contentType };
+    }
+    // No digest header on HEAD (or the answer came from GET): read the manifest and hash it.
+    if (res.body.length === 0) {
+      res = await this.exchange(endpoint, registry, repository, 'GET', path, { accept: MANIFEST_ACCEPT }, MAX_MANIFEST_BYTES);
+      if ('kind' in res) return res;
+      const again = this.statusFailure(res, where);
+      if (again) return again;
+    }
+    const doc = parseManifest(res.body);
+    if (!doc) return fail('invalid-response', `${where}: the manifest for ${repository}:${tag} is not a JSON manifest`);
+    const computed = `sha256:${createHash('sha256').update(res.body).digest('hex')}`;
+    const headerDigest = header(res, 'docker-content-digest')?.trim();
+    if (headerDigest !== undefined && headerDigest !== computed) {
+      return fail('invalid-response', `${where}: Docker-Content-Digest does not match the manifest it served`);
+    }
+    const mediaType = doc.mediaType ?? (contentType && !/json$/.test(contentType) ? contentType : undefined) ?? contentType;
+    const children = isIndex(mediaType, doc)
+      ? (doc.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string' && DIGEST_RE.test(d))
+      : undefined;
+    return { ok: true, digest: computed, mediaType, ...(children ? { children } : {}) };
+  }
+
+  /** A failure for a non-2xx answer (and the host's backoff updated), or undefined for 200. */
+  private statusFailure(res: HttpResponse, where: string): Fail | undefined {
+    const s = res.status;
+    if (s === 200) return undefined;
+    const code = errorCode(res.body);
+    if (s === 404) return fail('not-found', `${where}: HTTP 404${code}`);
+    if (s === 401 || s === 403) return fail('auth', `${where}: HTTP ${s}${code}`);
+    if (s === 429) return fail('rate-limited', `${where}: HTTP 429${code}`);
+    if (s >= 500) return fail('server-error', `${where}: HTTP ${s}${code}`);
+    return fail('invalid-response', `${where}: unexpected HTTP ${s}`);
+  }
+
+  private hostSemaphore(host: string): Semaphore {
+    let s = this.hosts.get(host);
+    if (!s) {
+      s = new Semaphore(this.o.perHostConcurrency);
+      this.hosts.set(host, s);
+    }
+    return s;
+  }
+
+  private noteFailure(host: string, kind: RegistryErrorKind, retryAfterSeconds: number | undefined): void {
+    const prev = this.backoff.get(host);
+    const failures = (prev?.failures ?? 0) + 1;
+    const seconds = retryAfterSeconds ?? Math.min(5 * 2 ** (failures - 1), this.o.maxBackoffSeconds);
+    this.backoff.set(host, { until: this.o.now() + seconds * 1000, failures, kind });
+  }
+
+  private count(host: string, method: string, code: string): void {
+    const key = `${host}|${method}|${code}`;
+    this.requestCounts.set(key, (this.requestCounts.get(key) ?? 0) + 1);
+    this.o.onRequest?.(host, method, code);
+  }
+
+  private credentialFor(host: string, registry: string): Credential | undefined {
+    const h = host === 'registry-1.docker.io' ? 'docker.io' : host;
+    return this.credentials.get(h) ?? this.credentials.get(registry);
+  }
+
+  /**
+   * One logical request: backoff gate, concurrency slots, auth (cached token or
+   * challenge → token → retry once), redirects. Returns the final response or a failure.
+   */
+  private async exchange(
+    endpoint: RegistryEndpoint,
+    registry: string,
+    repository: string,
+    method: 'HEAD' | 'GET',
+    path: string,
+    extra: { accept: string },
+    maxBody: number,
+  ): Promise<HttpResponse | Fail> {
+    const base = new URL(`${apiRoot(endpoint.url)}/${repository}/${path}`);
+    if (needsNamespace(base.host, registry)) base.searchParams.set('ns', registry);
+    const host = base.host;
+    const gate = this.backoff.get(host);
+    if (gate && gate.until > this.o.now()) {
+      return fail(gate.kind, `${host}: not asked: backing off after ${gate.kind} until ${new Date(gate.until).toISOString()}`);
+    }
+    const hostSem = this.hostSemaphore(host);
+    await hostSem.acquire();
+    await this.global.acquire();
+    try {
+      const again = this.backoff.get(host);
+      if (again && again.until > this.o.now()) {
+        return fail(again.kind, `${host}: not asked: backing off after ${again.kind} until ${new Date(again.until).toISOString()}`);
+      }
+      const cred = this.credentialFor(host, registry);
+      const scope = `repository:${repository}:pull`;
+      let authz = await this.authorizationFor(host, scope, cred, endpoint, false);
+      if (authz && 'kind' in authz) return authz;
+      let res = await this.send(endpoint, method, base, extra.accept, authz?.value, maxBody);
+      if ('kind' in res) return res;
+      if (res.status === 401) {
+        const challenge = parseChallenge(header(res, 'www-authenticate'));
+        if (!challenge) return fail('auth', `${host}: HTTP 401 with a missing or malformed WWW-Authenticate challenge`);
+        this.challenges.set(host, challenge);
+        authz = await this.authorizationFor(host, scope, cred, endpoint, true);
+        if (!authz) return fail('auth', `${host}: HTTP 401 and no credentials for ${registry}`);
+        if ('kind' in authz) return authz;
+        res = await this.send(endpoint, method, base, extra.accept, authz.value, maxBody);
+        if ('kind' in res) return res;
+      }
+      const remaining = parseRateLimitRemaining(header(res, 'ratelimit-remaining'));
+      if (remaining !== undefined) this.rateLimit.set(host, remaining);
+      if (res.status === 429 || res.status >= 500) {
+        const retryAfter = parseRetryAfter(header(res, 'retry-after'), new Date(this.o.now()), this.o.maxBackoffSeconds);
+        this.noteFailure(host, res.status === 429 ? 'rate-limited' : 'server-error', retryAfter);
+      } else this.backoff.delete(host);
+      return res;
+    } finally {
+      this.global.release();
+      hostSem.release();
+    }
+  }
+
+  /** Sends one request, following redirects (credentials dropped when the host changes). */
+  private async send(endpoint: RegistryEndpoint, method: 'HEAD' | 'GET', url: URL, accept: string, authorization: string | undefined, maxBody: number): Promise<HttpResponse | Fail> {
+    let current = url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const sameHost = current.host === url.host;
+      const headers: Record<string, string> = { accept, ...(sameHost ? (endpoint.headers ?? {}) : {}) };
+      if (authorization && sameHost) headers['authorization'] = authorization;
+      let res: HttpResponse;
+      try {
+        res = await httpRequest(
+          { method, url: current, headers, ...(sameHost && endpoint.tls ? { tls: endpoint.tls } : {}), connectTimeoutMs: this.o.connectTimeoutMs, totalTimeoutMs: this.o.timeoutMs, maxBodyBytes: method === 'HEAD' ? 0 : maxBody },
+          this.agents,
+        );
+      } catch (e) {
+        const t = e instanceof TransportError ? e : new TransportError('error', 'request failed');
+        this.count(current.host, method, t.kind);
+        if (t.kind === 'too-large') return fail('invalid-response', `${current.host}: ${t.message}`);
+        this.noteFailure(url.host, 'unreachable', undefined);
+        return fail('unreachable', `${current.host}: ${t.message}`);
+      }
+      this.count(current.host, method, String(res.status));
+      if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+        const location = header(res, 'location');
+        if (!location) return fail('invalid-response', `${current.host}: HTTP ${res.status} without Location`);
+        try {
+          current = new URL(location, current);
+        } catch {
+          return fail('invalid-response', `${current.host}: HTTP ${res.status} with an invalid Location`);
+        }
+        continue;
+      }
+      return res;
+    }
+    return fail('invalid-response', `${url.host}: more than ${MAX_REDIRECTS} redirects from ${safeUrl(url)}`);
+  }
+
+  /** The Authorization header for `host` and `scope`, fetching a token when a Bearer challenge is known. */
+  private async authorizationFor(host: string, scope: string, cred: Credential | undefined, endpoint: RegistryEndpoint, afterChallenge: boolean): Promise<{ value: string } | Fail | undefined> {
+    const challenge = this.challenges.get(host);
+    if (!challenge) return undefined;
+    if (challenge.scheme === 'basic') {
+      if (!cred?.username || !cred.password) return afterChallenge ? fail('auth', `${host}: asks for basic auth and no credentials are configured`) : undefined;
+      return { value: `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}` };
+    }
+    if (cred?.registryToken) return { value: `Bearer ${cred.registryToken}` };
+    const key = `${challenge.realm}|${challenge.service ?? ''}|${scope}|${cred?.username ?? ''}`;
+    const cached = this.tokens.get(key);
+    if (cached && cached.expires > this.o.now()) return { value: `Bearer ${cached.token}` };
+    const realm = new URL(challenge.realm!);
+    if (challenge.service !== undefined) realm.searchParams.set('service', challenge.service);
+    realm.searchParams.set('scope', scope);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (cred?.username && cred.password) headers['authorization'] = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
+    let res: HttpResponse;
+    try {
+      res = await httpRequest(
+        { method: 'GET', url: realm, headers, ...(realm.host === host && endpoint.tls ? { tls: endpoint.tls } : {}), connectTimeoutMs: this.o.connectTimeoutMs, totalTimeoutMs: this.o.timeoutMs, maxBodyBytes: MAX_TOKEN_BYTES },
+        this.agents,
+      );
+    } catch (e) {
+      const kind = e instanceof TransportError ? e.kind : 'error';
+      this.count(realm.host, 'GET', kind);
+      return fail(kind === 'too-large' ? 'invalid-response' : 'unreachable', `token service ${realm.host}: ${kind}`);
+    }
+    this.count(realm.host, 'GET', String(res.status));
+    if (res.status === 401 || res.status === 403) return fail('auth', `token service ${realm.host}: HTTP ${res.status} (credentials refused)`);
+    if (res.status !== 200) return fail(res.status === 429 ? 'rate-limited' : 'auth', `token service ${realm.host}: HTTP ${res.status}`);
+    let token: string | undefined;
+    let expiresIn = 60;
+    try {
+      const doc = JSON.parse(res.body.toString('utf8')) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+      token = typeof doc.token === 'string' ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : undefined;
+      if (typeof doc.expires_in === 'number' && doc.expires_in > 0) expiresIn = doc.expires_in;
+    } catch {
+      token = undefined;
+    }
+    if (!token || token.length > 16_384 || /[\r\n]/.test(token)) return fail('invalid-response', `token service ${realm.host}: no usable token in the answer`);
+    this.tokens.set(key, { token, expires: this.o.now() + Math.max(0, expiresIn - 10) * 1000 });
+    return { value: `Bearer ${token}` };
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Registry conformance: the same expectations against the fake registry (unit tier)
+ * and a real distribution registry (integration tier), so the fake cannot drift.
+ * `target()` gives a registry base URL into which the suite pushes through the API.
+ */
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { RegistryClient } from '../../src/adapters/registry/client.js';
+import { makeImage, makeIndex, pushBlob, pushImage, pushManifest } from '../helpers/oci.js';
+
+export function registryConformance(name: string, target: () => { url: string; host: string }): void {
+  describe(`registry conformance: ${name}`, () => {
+    let client: RegistryClient;
+    const requests: string[] = [];
+    beforeAll(() => {
+      client = new RegistryClient({ onRequest: (_h, method, code) => requests.push(`${method} ${code}`) });
+    });
+    afterAll(() => client.close());
+
+    it('a tag resolves with one HEAD to the digest of the manifest pushed under it', async () => {
+      const { url, host } = target();
+      const img = makeImage({ version: '1.0.0', revision: 'aaa' });
+      await pushImage(url, 'conf/app', '1.0', img);
+      requests.length = 0;
+      const r = await client.resolveTag({ url }, host, 'conf/app', '1.0');
+      expect(r).toMatchObject({ ok: true, digest: img.manifest.digest });
+      expect(requests).toEqual(['HEAD 200']);
+    });
+
+    it('a re-pushed tag answers the new digest once the cache has expired', async () => {
+      const { url, host } = target();
+      const fresh = new RegistryClient({ cacheTtlMs: 0 });
+      const a = makeImage({ version: '2.0.0' });
+      const b = makeImage({ version: '2.0.1' });
+      await pushImage(url, 'conf/moving', 'prod', a);
+      expect(await fresh.resolveTag({ url }, host, 'conf/moving', 'prod')).toMatchObject({ ok: true, digest: a.manifest.digest });
+      await pushImage(url, 'conf/moving', 'prod', b);
+      expect(await fresh.resolveTag({ url }, host, 'conf/moving', 'prod')).toMatchObject({ ok: true, digest: b.manifest.digest });
+      fresh.close();
+    });
+
+    it('an unknown tag is not-found, never a digest', async () => {
+      const { url, host } = target();
+      const r = await client.resolveTag({ url }, host, 'conf/app', 'no-such-tag');
+      expect(r).toMatchObject({ ok: false, kind: 'not-found' });
+    });
+
+    it('a multi-arch tag resolves to the index digest (not rewritten to one platform), and its children are listed', async () => {
+      const { url, host } = target();
+      const amd = makeImage({ version: '3.0.0' }, 'amd64');
+      const arm = makeImage({ version: '3.0.0' }, 'arm64');
+      for (const i of [amd, arm]) {
+        for (const b of i.blobs) await pushBlob(url, 'conf/multi', b);
+        await pushManifest(url, 'conf/multi', i.manifest.digest, i.manifest);
+      }
+      const index = makeIndex([{ image: amd, arch: 'amd64' }, { image: arm, arch: 'arm64' }]);
+      await pushManifest(url, 'conf/multi', '3.0', index);
+      const r = await client.resolveTag({ url }, host, 'conf/multi', '3.0');
+      expect(r).toMatchObject({ ok: true, digest: index.digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
+      expect(await client.listChildren({ url }, host, 'conf/multi', index.digest)).toEqual([amd.manifest.digest, arm.manifest.digest]);
+    });
+
+    it('build metadata comes from the config blob of the platform image', async () => {
+      const { url, host } = target();
+      const img = makeImage({ version: '4.2.0', revision: 'cafe01', created: '2026-03-01T10:00:00Z' });
+      await pushImage(url, 'conf/meta', '4', img);
+      expect(await client.buildMeta({ url }, host, 'conf/meta', img.manifest.digest)).toEqual({ version: '4.2.0', revision: 'cafe01', created: '2026-03-01T10:00:00Z' });
+    });
+  });
+}
