@@ -10,7 +10,9 @@ import type { NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { CHECKS } from '../checks/index.js';
 import { registryConfigFindings } from '../checks/registry-config.js';
 import type { RegistryConfigRead } from '../domain/snapshot.js';
-import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext, type TagTruth } from '../checks/types.js';
+import type { TagAnswer, TagResolved } from '../domain/registry-truth.js';
+import type { ImageRecord } from '../domain/snapshot.js';
 import { indexImages, joinContainers, type ContainerView } from './join.js';
 import { configuredRegistries, planRegistry } from './registry-plan.js';
 import type { RegistriesSection } from '../domain/report.js';
@@ -32,7 +34,12 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   const containers = joinContainers(snapshot, index);
   const rc = snapshot.registryConfig;
   const registries = rc?.ok ? registriesSection(rc.value, registriesNamed(containers, images.flatMap((i) => i.repoTags))) : undefined;
-  const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [] };
+  const truth = truthByTag(snapshot.registryTruth ?? []);
+  const byRepoDigest = new Map<string, ImageRecord>();
+  for (const image of images) for (const rd of image.repoDigests) byRepoDigest.set(rd, image);
+  const nodeImageFor = (name: string, answer: TagResolved): ImageRecord | undefined =>
+    [answer.digest, ...(answer.children ?? [])].map((d) => byRepoDigest.get(`${name}@${d}`)).find((i) => i !== undefined);
+  const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [], truth, nodeImageFor };
   const findings: Finding[] = CHECKS.flatMap((check) => check(ctx));
   findings.sort(
     (a, b) =>
@@ -71,9 +78,21 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       owner: v.owner,
     })),
     ...(registries ? { registries } : {}),
+    ...(snapshot.registryTruth ? { registryTruth: snapshot.registryTruth } : {}),
     findings,
     summary,
   };
+}
+
+function truthByTag(answers: readonly TagAnswer[]): Map<string, TagTruth> {
+  const out = new Map<string, { upstream?: TagAnswer; mirror?: TagAnswer }>();
+  for (const a of answers) {
+    const key = `${a.registry}/${a.repository}:${a.tag}`;
+    const t = out.get(key) ?? {};
+    t[a.role] = a;
+    out.set(key, t);
+  }
+  return out;
 }
 
 /** Registries the node's workloads and cached images name. */

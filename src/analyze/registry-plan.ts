@@ -32,10 +32,19 @@ export function isUpstreamUrl(url: string, registry: string): boolean {
   return registry === 'docker.io' && ['docker.io', 'registry-1.docker.io', 'index.docker.io'].includes(host);
 }
 
-function fromHostEntry(e: HostEntry, file: string, registry: string): PlannedEndpoint {
+function fromHostEntry(e: HostEntry, file: string, registry: string, entry: number): PlannedEndpoint {
   const url = e.kind === 'default' ? defaultUpstream(registry) : `${e.url}${e.path === '/v2' ? '' : e.path}`;
   const source = e.kind === 'default' ? `${file} (no server: default upstream)` : `${file} ${e.kind === 'server' ? 'server' : `[host."${e.url}"]`}`;
-  return { url, capabilities: e.capabilities, source, skipVerify: e.skipVerify, headerNames: e.headerNames };
+  const clientPairs = e.clientPairs ?? [];
+  return {
+    url,
+    capabilities: e.capabilities,
+    source,
+    skipVerify: e.skipVerify,
+    headerNames: e.headerNames,
+    ...(e.ca.length > 0 || clientPairs.length > 0 ? { tls: { ca: e.ca, clientPairs } } : {}),
+    ...(e.headerNames.length > 0 ? { origin: { file, entry } } : {}),
+  };
 }
 
 function withScheme(endpoint: string): string {
@@ -66,7 +75,7 @@ export function planRegistry(registry: string, snap: RegistryConfigSnapshot, v: 
         if (!dir) continue;
         if (dir.ignoredBecause) return finish(registry, [upstream(`default upstream (${dir.file} is ignored)`)], 'hosts');
         if (dir.hosts.length === 0) return finish(registry, [upstream(`default upstream (${dir.file.replace(/\/hosts\.toml$/, '')}: no hosts.toml)`)], 'hosts');
-        return finish(registry, dir.hosts.map((e) => fromHostEntry(e, dir.file, registry)), 'hosts');
+        return finish(registry, dir.hosts.map((e, i) => fromHostEntry(e, dir.file, registry, i)), 'hosts');
       }
     }
     return finish(registry, [upstream(`default upstream (no hosts directory under ${eff.roots.join(', ')})`)], 'hosts');
@@ -97,4 +106,16 @@ export function configuredRegistries(snap: RegistryConfigSnapshot): string[] {
   }
   for (const k of Object.keys(snap.config.registry?.mirrors ?? {})) if (k !== '*') out.add(k);
   return [...out].sort();
+}
+
+/** The plan when the node's registry configuration was not read: the registry's default upstream. */
+export function defaultRegistryPlan(registry: string): RegistryPlan {
+  const url = defaultUpstream(registry);
+  return {
+    registry,
+    endpoints: [{ url, capabilities: ALL_CAPS, source: 'default upstream (registry configuration not read)', skipVerify: false, headerNames: [] }],
+    resolvesTagsVia: url,
+    mirrorResolves: false,
+    mode: 'default',
+  };
 }

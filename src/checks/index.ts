@@ -1,14 +1,18 @@
 /** The list of checks. Adding a finding: a code in finding-codes.ts, a check here, a README section. */
 import type { Check } from './types.js';
 import { checkMutableTag } from './mutable-tag.js';
-import { checkRunningSuperseded } from './running-superseded.js';
+import { checkRunning } from './running.js';
+import { checkCacheStale, checkFailed, checkMirrorStale } from './registry-truth.js';
 import { checkRegistryConfig } from './registry-config.js';
 import { checkPodIntentUnavailable, checkRuntimeUnavailable } from './sources.js';
 
 export const CHECKS: readonly Check[] = [
   checkRuntimeUnavailable,
   checkPodIntentUnavailable,
-  checkRunningSuperseded,
+  checkRunning,
+  checkMirrorStale,
+  checkCacheStale,
+  checkFailed,
   checkMutableTag,
   checkRegistryConfig,
 ];

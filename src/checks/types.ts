@@ -2,6 +2,14 @@ import type { Finding } from '../domain/report.js';
 import type { NodeSnapshot } from '../domain/snapshot.js';
 import type { ContainerView, NodeIndex } from '../analyze/join.js';
 import type { RegistryPlan } from '../domain/registry-config.js';
+import type { TagAnswer, TagResolved } from '../domain/registry-truth.js';
+import type { ImageRecord } from '../domain/snapshot.js';
+
+/** Registry answers for one tag (`registry/repository:tag`), by the role of the endpoint. */
+export interface TagTruth {
+  readonly upstream?: TagAnswer;
+  readonly mirror?: TagAnswer;
+}
 
 export interface AnalyzeOptions {
   /** Tags treated as mutable besides an absent tag; `*` matches any run of characters. */
@@ -21,6 +29,10 @@ export interface CheckContext {
   readonly options: AnalyzeOptions;
   /** Resolution plan for every registry the node's config or workloads name (empty when not read). */
   readonly registryPlans: readonly RegistryPlan[];
+  /** Registry answers per normalised `name:tag` (empty when registries were not asked). */
+  readonly truth: ReadonlyMap<string, TagTruth>;
+  /** The node's image holding `name@digest` for the answer (its digest or one of its platforms). */
+  readonly nodeImageFor: (name: string, answer: TagResolved) => ImageRecord | undefined;
 }
 
 export type Check = (ctx: CheckContext) => Finding[];

@@ -1,6 +1,7 @@
 /** Helpers shared by checks: grouping containers and writing kubectl commands for their workloads. */
 import type { ContainerRefInFinding } from '../domain/report.js';
 import type { ContainerView } from '../analyze/join.js';
+import type { CheckContext } from './types.js';
 
 const ROLLOUT_KINDS: Record<string, string> = {
   Deployment: 'deployment',
@@ -35,6 +36,11 @@ export function restartCommands(views: readonly ContainerView[]): string[] {
   });
 }
 
+/** True when the container's owner is a workload `kubectl set image` can change. */
+export function canPin(v: ContainerView): boolean {
+  return v.owner !== undefined && ROLLOUT_KINDS[v.owner.kind] !== undefined;
+}
+
 /** `kubectl set image` pinning each workload's container to a digest, where the owner is known. */
 export function pinCommands(views: readonly ContainerView[], name: string, digest: string): string[] {
   return uniqueBy(views, (v) => `${workloadKey(v)}|${v.record.name}`).flatMap((v) => {
@@ -64,4 +70,10 @@ export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<stri
 
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `{<prefix>Build: meta}` when the snapshot has build metadata for the image, else nothing. */
+export function buildMeta(ctx: CheckContext, prefix: string, imageId: string | undefined): Record<string, unknown> {
+  const meta = imageId ? ctx.snapshot.imageMeta[imageId] : undefined;
+  return meta && Object.keys(meta).length > 0 ? { [`${prefix}Build`]: meta } : {};
 }

@@ -9,6 +9,10 @@ import type { Options } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { renderTable } from '../render/table.js';
 import { createHostFiles } from '../adapters/containerd/host-files.js';
+import { RegistryClient } from '../adapters/registry/client.js';
+import { createRegistryLookup } from '../adapters/registry/lookup.js';
+import { loadCredentials } from '../adapters/registry/credentials.js';
+import { OptionsError } from '../config/options.js';
 
 /** Exit codes: documented in the README. */
 export const EXIT = { ok: 0, findings: 1, usage: 2, scanFailed: 3 } as const;
@@ -25,11 +29,23 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
   } catch (e) {
     runtime = new SourceFailure('error', (e as Error).message);
   }
+  const credentials = options.registryAuthFile ? loadCredentials(options.registryAuthFile) : new Map();
+  if (credentials instanceof Error) throw new OptionsError([credentials.message]);
+  const registry =
+    options.registryChecks === 'on'
+      ? new RegistryClient({
+          timeoutMs: options.registryTimeoutMs,
+          cacheTtlMs: options.registryCacheTtlMs,
+          credentials,
+          onRequest: (host, method, code) => log.debug('registry request', { host, method, code }),
+        })
+      : undefined;
+  const hostFiles = createHostFiles(options.hostRoot);
   const pods = await createKubePodSource({ kubeconfig: options.kubeconfig, timeoutMs: options.kubeTimeoutMs });
   if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
   try {
     const { report } = await scanNode(
-      { runtime, pods, now: () => new Date(), hostFiles: createHostFiles(options.hostRoot) },
+      { runtime, pods, now: () => new Date(), hostFiles, ...(registry ? { registry: createRegistryLookup(registry, hostFiles) } : {}) },
       {
         nodeName: options.nodeName,
         hostRoot: options.hostRoot,
@@ -43,6 +59,7 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
     return exitCode(report, options.failOn);
   } finally {
     if (!(runtime instanceof SourceFailure)) runtime.close();
+    registry?.close();
   }
 }
 

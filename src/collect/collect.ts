@@ -7,7 +7,11 @@ import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.j
 import { analyze } from '../analyze/analyze.js';
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
-import { SourceFailure, type PodSource, type RuntimeClient } from './ports.js';
+import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from './ports.js';
+import { indexImages, joinContainers } from '../analyze/join.js';
+import { planTagChecks } from '../analyze/tag-plan.js';
+import { defaultRegistryPlan, planRegistry } from '../analyze/registry-plan.js';
+import { collectRegistryTruth } from './registry-truth.js';
 import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
 import type { HostFiles } from '../adapters/containerd/host-files.js';
 import { readRegistryConfig } from '../adapters/containerd/read.js';
@@ -22,6 +26,8 @@ export interface CollectDeps {
   readonly now: () => Date;
   /** The node's files (through --host-root); without it the registry configuration is not read. */
   readonly hostFiles?: HostFiles;
+  /** Registry access; without it no tag is verified against a registry. */
+  readonly registry?: RegistryLookup;
 }
 
 export interface CollectOptions {
@@ -109,7 +115,7 @@ export const MAX_META_LOOKUPS = 32;
 export function imagesNeedingMeta(report: Report): string[] {
   const ids = new Set<string>();
   for (const f of report.findings) {
-    for (const key of ['runningImageId', 'nodeImageId']) {
+    for (const key of ['runningImageId', 'nodeImageId', 'cachedImageId']) {
       const id = f.evidence[key];
       if (typeof id === 'string') ids.add(id);
     }
@@ -127,6 +133,7 @@ export async function scanNode(
   analyzeOptions?: AnalyzeOptions,
 ): Promise<{ snapshot: NodeSnapshot; report: Report }> {
   let snapshot = await collectSnapshot(deps, options);
+  if (deps.registry) snapshot = { ...snapshot, registryTruth: await askRegistries(snapshot, deps.registry) };
   let report = analyze(snapshot, analyzeOptions);
   const rt = deps.runtime;
   const wanted = rt instanceof SourceFailure ? [] : imagesNeedingMeta(report);
@@ -141,4 +148,15 @@ export async function scanNode(
     report = analyze(snapshot, analyzeOptions);
   }
   return { snapshot, report };
+}
+
+/** The tag checks this snapshot calls for, asked of the endpoints the node's configuration names. */
+export async function askRegistries(snapshot: NodeSnapshot, lookup: RegistryLookup): Promise<import('../domain/registry-truth.js').TagAnswer[]> {
+  const images = snapshot.images.ok ? snapshot.images.value : [];
+  const containers = joinContainers(snapshot, indexImages(images));
+  const rc = snapshot.registryConfig;
+  const plans = planTagChecks(containers, images, (registry) =>
+    rc?.ok ? planRegistry(registry, rc.value.config, rc.value.version) : defaultRegistryPlan(registry),
+  );
+  return collectRegistryTruth(plans, lookup);
 }

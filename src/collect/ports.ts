@@ -12,6 +12,8 @@ import type {
   RuntimeErrorKind,
   RuntimeInfo,
 } from '../domain/snapshot.js';
+import type { PlannedEndpoint } from '../domain/registry-config.js';
+import type { TagResolved, TagUnverified } from '../domain/registry-truth.js';
 
 /** A classified failure of a source; the collector turns it into an Outcome error. */
 export class SourceFailure<K extends string = string> extends Error {
@@ -48,4 +50,16 @@ export interface RuntimeClient {
 /** Pods scheduled to one node, as the Kubernetes API describes them. Rejects with a KubeFailure. */
 export interface PodSource {
   listNodePods(nodeName: string): Promise<PodRecord[]>;
+}
+
+/**
+ * What a tag points to now at one registry endpoint. Never rejects: every outcome,
+ * failures included, is a classified value (src/adapters/registry/client.ts).
+ */
+export interface RegistryLookup {
+  resolveTag(endpoint: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified>;
+  /** Platform manifest digests of an index. */
+  listChildren(endpoint: PlannedEndpoint, registry: string, repository: string, digest: string): Promise<readonly string[] | undefined>;
+  /** Build metadata of the image behind a digest (its config blob). */
+  buildMeta(endpoint: PlannedEndpoint, registry: string, repository: string, digest: string): Promise<ImageBuildMeta | undefined>;
 }

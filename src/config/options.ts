@@ -38,6 +38,10 @@ export interface Options {
   readonly hostRoot: string;
   readonly containerdConfig: string;
   readonly runtimeVersion: string | undefined;
+  readonly registryChecks: 'on' | 'off';
+  readonly registryAuthFile: string | undefined;
+  readonly registryTimeoutMs: number;
+  readonly registryCacheTtlMs: number;
 }
 
 export const OPTION_TABLE: readonly OptionSpec[] = [
@@ -88,6 +92,22 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'runtimeVersion', flag: '--runtime-version', env: 'TAGDRIFT_RUNTIME_VERSION', kind: 'string', default: undefined,
     defaultLabel: "the runtime's own", help: 'containerd version whose config rules apply, e.g. 1.7.20 or 2.2.0', commands: ['scan', 'registries'],
+  },
+  {
+    key: 'registryChecks', flag: '--registry-checks', env: 'TAGDRIFT_REGISTRY_CHECKS', kind: { choices: ['on', 'off'] },
+    default: 'on', help: 'ask registries (upstream and the mirror that resolves tags) what each tag points to now', commands: ['scan'],
+  },
+  {
+    key: 'registryAuthFile', flag: '--registry-auth-file', env: 'TAGDRIFT_REGISTRY_AUTH_FILE', kind: 'string', default: undefined,
+    defaultLabel: 'anonymous', help: 'docker config.json with registry credentials (e.g. a mounted pull secret)', commands: ['scan'],
+  },
+  {
+    key: 'registryTimeoutMs', flag: '--registry-timeout', env: 'TAGDRIFT_REGISTRY_TIMEOUT', kind: 'duration',
+    default: '10s', help: 'total deadline for each registry request (connecting is capped at 3s)', commands: ['scan'],
+  },
+  {
+    key: 'registryCacheTtlMs', flag: '--registry-cache-ttl', env: 'TAGDRIFT_REGISTRY_CACHE_TTL', kind: 'duration',
+    default: '60s', help: 'how long a registry answer is reused before the tag is asked again', commands: ['scan'],
   },
 ];
 

@@ -18,6 +18,26 @@ export interface FindingCodeInfo {
 }
 
 export const FINDING_CODES = {
+  'running-stale': {
+    severity: 'critical',
+    title: 'A running container runs a digest its tag no longer points to upstream, and the node does not hold the new one',
+    anchor: 'running-stale',
+  },
+  'mirror-stale': {
+    severity: 'critical',
+    title: 'The mirror this node resolves tags through answers an older digest than upstream',
+    anchor: 'mirror-stale',
+  },
+  'cache-stale': {
+    severity: 'warning',
+    title: 'A tag cached on the node points to an older digest than upstream',
+    anchor: 'cache-stale',
+  },
+  'check-failed': {
+    severity: 'info',
+    title: 'A tag could not be verified at a registry endpoint (reported neither fresh nor stale)',
+    anchor: 'check-failed',
+  },
   'running-superseded': {
     severity: 'warning',
     title: 'A running container is older than what its tag points to on this node',

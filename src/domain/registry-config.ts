@@ -18,6 +18,8 @@ export interface HostSettings {
   readonly skipVerify: boolean;
   readonly ca: readonly string[];
   readonly client: boolean;
+  /** Client certificate files: [cert, key], or [cert] when the key is inside the cert file. */
+  readonly clientPairs?: readonly (readonly [string, string?])[];
   /** Header names only; values may be tokens. */
   readonly headerNames: readonly string[];
   readonly overridePath: boolean;
@@ -109,6 +111,10 @@ export interface PlannedEndpoint {
   readonly source: string;
   readonly skipVerify: boolean;
   readonly headerNames: readonly string[];
+  /** CA files and client certificates (node paths) from hosts.toml. */
+  readonly tls?: { readonly ca: readonly string[]; readonly clientPairs: readonly (readonly [string, string?])[] };
+  /** The hosts.toml and the entry's position in it, for the registry client to read header values. */
+  readonly origin?: { readonly file: string; readonly entry: number };
 }
 
 export interface RegistryPlan {

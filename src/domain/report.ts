@@ -6,6 +6,7 @@
 import type { FindingCode, Severity } from './finding-codes.js';
 import type { ContainerState, PodOwner, PullPolicy, RuntimeInfo } from './snapshot.js';
 import type { RegistryPlan } from './registry-config.js';
+import type { TagAnswer } from './registry-truth.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -75,6 +76,8 @@ export interface Report {
   readonly containers: readonly ReportContainer[];
   /** How this node resolves tags per registry; absent when the configuration was not read. */
   readonly registries?: RegistriesSection;
+  /** What each checked tag points to now, per endpoint; absent when registries were not asked. */
+  readonly registryTruth?: readonly TagAnswer[];
   readonly findings: readonly Finding[];
   readonly summary: Readonly<Record<Severity, number>>;
 }

@@ -8,6 +8,7 @@
  */
 
 import type { RegistryConfigSnapshot, RuntimeVersion } from './registry-config.js';
+import type { TagAnswer } from './registry-truth.js';
 
 export interface SourceError<K extends string = string> {
   readonly kind: K;
@@ -124,6 +125,8 @@ export interface NodeSnapshot {
   readonly pods: Outcome<readonly PodRecord[], KubeErrorKind>;
   /** config.toml + hosts.toml; absent when not collected. */
   readonly registryConfig?: Outcome<RegistryConfigRead>;
+  /** What each checked tag points to now, per endpoint; absent when registries were not asked. */
+  readonly registryTruth?: readonly TagAnswer[];
   /** Build metadata per image ID, fetched for images a finding is about. */
   readonly imageMeta: Readonly<Record<string, ImageBuildMeta>>;
 }

@@ -1,3 +1,4 @@
+import type { TagAnswer } from '../../src/domain/registry-truth.js';
 /** Builds NodeSnapshots for check tests: the same shape adapters produce from a real node. */
 import type {
   ContainerRecord,
@@ -13,6 +14,7 @@ import type {
 import { fakeDigest } from './fake-cri.js';
 
 export class SnapshotBuilder {
+  private readonly answers: TagAnswer[] = [];
   private images: ImageRecord[] = [];
   private containers: ContainerRecord[] = [];
   private pods: PodRecord[] = [];
@@ -80,6 +82,23 @@ export class SnapshotBuilder {
     return id;
   }
 
+  /** A registry answer for `name:tag` (registry/repository parsed from `name`). */
+  answer(ref: string, role: 'upstream' | 'mirror', result: TagAnswer['result'], endpoint?: string): this {
+    const i = ref.lastIndexOf(':');
+    const name = ref.slice(0, i);
+    const slash = name.indexOf('/');
+    const registry = name.slice(0, slash);
+    this.answers.push({
+      registry,
+      repository: name.slice(slash + 1),
+      tag: ref.slice(i + 1),
+      role,
+      endpoint: endpoint ?? (role === 'upstream' ? `https://${registry}` : 'https://mirror.example'),
+      result,
+    });
+    return this;
+  }
+
   runtimeFails(kind: RuntimeErrorKind, message = 'boom'): this {
     this.runtimeError = { kind, message };
     return this;
@@ -102,6 +121,7 @@ export class SnapshotBuilder {
       containers: rt(this.containers),
       pods: this.podsError ? { ok: false, error: this.podsError, durationMs: 1 } : { ok: true, value: this.pods, durationMs: 1 },
       imageMeta: this.meta,
+      ...(this.answers.length > 0 ? { registryTruth: this.answers } : {}),
     };
   }
 }

@@ -52,6 +52,7 @@ function settings(t: TomlTable, where: string, version: RuntimeVersion): Partial
       (Array.isArray(c) && (c.every((x) => typeof x === 'string') || c.every((x) => Array.isArray(x) && x.length === 2 && x.every((y) => typeof y === 'string'))));
     if (!ok) throw new Invalid(`${where} client must be a path, a list of paths or a list of [cert, key] pairs`);
     out.client = true;
+    out.clientPairs = typeof c === 'string' ? [[c]] : (c as unknown[]).map((x) => (typeof x === 'string' ? [x] : [(x as string[])[0]!, (x as string[])[1]!]));
   }
   if (t['skip_verify'] !== undefined) {
     if (typeof t['skip_verify'] !== 'boolean') throw new Invalid(`${where} skip_verify must be true or false`);
@@ -81,6 +82,7 @@ function complete(s: Partial<HostSettings>, caps: string[]): HostSettings {
     skipVerify: s.skipVerify ?? false,
     ca: s.ca ?? [],
     client: s.client ?? false,
+    ...(s.clientPairs && s.clientPairs.length > 0 ? { clientPairs: s.clientPairs } : {}),
     headerNames: s.headerNames ?? [],
     overridePath: s.overridePath ?? false,
     ...(s.dialTimeout !== undefined ? { dialTimeout: s.dialTimeout } : {}),
@@ -136,4 +138,28 @@ export function parseHostsToml(text: string, file: string, registry: string, ver
     if (e instanceof Invalid) return { hosts: [], ignoredBecause: { file, reason: e.message } };
     throw e;
   }
+}
+
+/**
+ * Header values of a hosts.toml, one record per entry in the order parseHostsToml
+ * returns them ([host] tables, then server/default). Only the registry client calls
+ * this, to send the headers; the values stay in this process and are never stored
+ * in a snapshot, a report or a log.
+ */
+export function readHostHeaderValues(text: string, file: string): Record<string, string>[] {
+  const parsed = parseTomlSafe(text, file);
+  if (!parsed.ok) return [];
+  const doc = parsed.value;
+  const pick = (t: unknown): Record<string, string> => {
+    const h = isTable(t) ? t['header'] : undefined;
+    if (!isTable(h)) return {};
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(h)) {
+      const v = Array.isArray(value) ? value.filter((x) => typeof x === 'string').join(', ') : value;
+      if (typeof v === 'string' && !/[\r\n]/.test(v) && /^[A-Za-z0-9-]+$/.test(name)) out[name.toLowerCase()] = v;
+    }
+    return out;
+  };
+  const hostTable = isTable(doc['host']) ? doc['host'] : {};
+  return [...Object.values(hostTable).map(pick), pick(doc)];
 }

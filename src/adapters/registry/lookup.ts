@@ -1,0 +1,15 @@
+/** The RegistryLookup port over the registry client: planned endpoints become connection settings. */
+import type { RegistryLookup } from '../../collect/ports.js';
+import type { HostFiles } from '../containerd/host-files.js';
+import type { RegistryClient } from './client.js';
+import { createEndpointResolver } from './endpoints.js';
+
+/** One per scan: certificates and header values are re-read each cycle, so rotated files take effect. */
+export function createRegistryLookup(client: RegistryClient, files: HostFiles | undefined): RegistryLookup {
+  const endpoints = createEndpointResolver(files);
+  return {
+    resolveTag: (e, registry, repo, tag) => client.resolveTag(endpoints.resolve(e), registry, repo, tag),
+    listChildren: (e, registry, repo, digest) => client.listChildren(endpoints.resolve(e), registry, repo, digest),
+    buildMeta: (e, registry, repo, digest) => client.buildMeta(endpoints.resolve(e), registry, repo, digest),
+  };
+}

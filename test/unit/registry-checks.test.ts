@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../../src/analyze/analyze.js';
+import { SnapshotBuilder } from '../fakes/snapshot-builder.js';
+import { fakeDigest } from '../fakes/fake-cri.js';
+
+const R = 'registry.example:5000';
+const TAG = `${R}/shop/web:1.0`;
+const ok = (digest: string, extra: Record<string, unknown> = {}) => ({ ok: true as const, digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', ...extra });
+const codes = (b: SnapshotBuilder) => analyze(b.build()).findings.map((f) => f.code);
+
+function runningOld(b: SnapshotBuilder, policy: 'IfNotPresent' | 'Always' = 'IfNotPresent') {
+  const old = b.image('web-v1', [TAG]);
+  b.pod({ ns: 'shop', name: 'web-1', container: 'web', image: TAG, imageId: old.id, policy, owner: { kind: 'Deployment', name: 'web' } });
+  return old;
+}
+
+describe('running-stale', () => {
+  it('upstream moved and the node does not hold the new digest → critical, with both digests, the endpoint and a pin command', () => {
+    const b = new SnapshotBuilder();
+    const old = runningOld(b);
+    const now = fakeDigest('web-v2');
+    b.answer(TAG, 'upstream', ok(now, { build: { version: '1.0.1', revision: 'bbb' } }), `http://${R}`);
+    const report = analyze(b.build());
+    const f = report.findings.filter((x) => x.code.startsWith('running-'));
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({
+      code: 'running-stale',
+      severity: 'critical',
+      image: TAG,
+      evidence: { runningDigest: old.digest, registryDigest: now, endpoint: `http://${R}`, registryBuild: { version: '1.0.1', revision: 'bbb' } },
+    });
+    expect(f[0]!.remediation).toContain(`kubectl -n shop set image deployment/web web=${R}/shop/web@${now}`);
+    expect(report.findings.map((x) => x.code)).not.toContain('cache-stale'); // the image is in use
+  });
+
+  it('without a known owner the fix is a restart with pull policy Always', () => {
+    const b = new SnapshotBuilder();
+    const old = b.image('v1', [TAG]);
+    b.pod({ ns: 'shop', name: 'solo', image: TAG, imageId: old.id, policy: 'IfNotPresent' });
+    b.answer(TAG, 'upstream', ok(fakeDigest('v2')));
+    const f = analyze(b.build()).findings.find((x) => x.code === 'running-stale')!;
+    expect(f.remediation).toMatch(/recreate pod shop\/solo.*imagePullPolicy: Always/);
+  });
+
+  it('via a mirror: evidence names the mirror and its old answer; mirror-stale is raised too', () => {
+    const b = new SnapshotBuilder();
+    const old = runningOld(b);
+    const now = fakeDigest('web-v2');
+    b.answer(TAG, 'upstream', ok(now)).answer(TAG, 'mirror', ok(old.digest), 'http://mirror.local:5001');
+    const report = analyze(b.build());
+    const stale = report.findings.find((x) => x.code === 'running-stale')!;
+    expect(stale.evidence).toMatchObject({ mirrorEndpoint: 'http://mirror.local:5001', mirrorDigest: old.digest, registryDigest: now });
+    expect(stale.remediation).toContain('drop "resolve"');
+    const mirror = report.findings.find((x) => x.code === 'mirror-stale')!;
+    expect(mirror).toMatchObject({ severity: 'critical', evidence: { mirrorDigest: old.digest, registryDigest: now, endpoint: 'http://mirror.local:5001' } });
+    expect(mirror.containers).toEqual([{ namespace: 'shop', pod: 'web-1', container: 'web' }]);
+  });
+
+  it('a container running one platform of the upstream index is fresh', () => {
+    const b = new SnapshotBuilder();
+    const old = runningOld(b);
+    b.answer(TAG, 'upstream', ok(fakeDigest('index'), { mediaType: 'application/vnd.oci.image.index.v1+json', children: [fakeDigest('arm'), old.digest] }));
+    expect(codes(b).filter((c) => c.startsWith('running-') || c === 'cache-stale')).toEqual([]);
+  });
+
+  it('the same index digest is fresh; a different index is stale', () => {
+    const b = new SnapshotBuilder();
+    const old = runningOld(b);
+    b.answer(TAG, 'upstream', ok(old.digest, { mediaType: 'application/vnd.oci.image.index.v1+json' }));
+    expect(codes(b)).not.toContain('running-stale');
+    const c = new SnapshotBuilder();
+    runningOld(c);
+    c.answer(TAG, 'upstream', ok(fakeDigest('other-index'), { mediaType: 'application/vnd.oci.image.index.v1+json', children: [fakeDigest('x')] }));
+    expect(codes(c)).toContain('running-stale');
+  });
+});
+
+describe('running-superseded with registry evidence', () => {
+  it('the node already holds upstream’s digest → superseded (a restart fixes it), never also stale', () => {
+    const b = new SnapshotBuilder();
+    const old = b.image('v1', [], [`${R}/shop/web`]);
+    const cur = b.image('v2', [TAG]);
+    b.pod({ ns: 'shop', name: 'web-1', container: 'web', image: TAG, imageId: old.id, owner: { kind: 'Deployment', name: 'web' } });
+    b.answer(TAG, 'upstream', ok(cur.digest));
+    const f = analyze(b.build()).findings.filter((x) => x.code.startsWith('running-'));
+    expect(f.map((x) => x.code)).toEqual(['running-superseded']);
+    expect(f[0]!.evidence).toMatchObject({ runningDigest: old.digest, registryDigest: cur.digest, nodeDigest: cur.digest, nodeImageId: cur.id });
+  });
+
+  it('the node tag moved but upstream moved further → stale, not superseded', () => {
+    const b = new SnapshotBuilder();
+    const old = b.image('v1', [], [`${R}/shop/web`]);
+    b.image('v2', [TAG]);
+    b.pod({ ns: 'shop', name: 'web-1', image: TAG, imageId: old.id });
+    b.answer(TAG, 'upstream', ok(fakeDigest('v3')));
+    expect(codes(b).filter((c) => c.startsWith('running-'))).toEqual(['running-stale']);
+  });
+
+  it('upstream failed: only local evidence is used, and check-failed says why', () => {
+    const b = new SnapshotBuilder();
+    const old = b.image('v1', [], [`${R}/shop/web`]);
+    b.image('v2', [TAG]);
+    b.pod({ ns: 'shop', name: 'web-1', image: TAG, imageId: old.id });
+    b.answer(TAG, 'upstream', { ok: false, kind: 'unreachable', message: `${R}: connection refused` });
+    const report = analyze(b.build());
+    const found = report.findings.map((f) => f.code);
+    expect(found).toContain('running-superseded');
+    expect(found).toContain('check-failed');
+    expect(found).not.toContain('running-stale');
+    const failed = report.findings.find((f) => f.code === 'check-failed')!;
+    expect(failed).toMatchObject({ severity: 'info', evidence: { reason: 'unreachable', role: 'upstream' } });
+    expect(failed.message).toContain('neither fresh nor stale');
+  });
+});
+
+describe('unverified tags are never fresh or stale', () => {
+  for (const kind of ['auth', 'not-found', 'rate-limited', 'unreachable', 'server-error', 'invalid-response'] as const) {
+    it(`${kind}: no running-stale, no cache-stale, no mirror-stale — one check-failed`, () => {
+      const b = new SnapshotBuilder();
+      runningOld(b);
+      b.answer(TAG, 'upstream', { ok: false, kind, message: 'x' }).answer(TAG, 'mirror', ok(fakeDigest('mirror')));
+      const c = codes(b);
+      expect(c.filter((x) => ['running-stale', 'cache-stale', 'mirror-stale', 'running-superseded'].includes(x))).toEqual([]);
+      expect(c.filter((x) => x === 'check-failed')).toHaveLength(1);
+    });
+  }
+
+  it('a healthy node with every tag verified has no registry finding', () => {
+    const b = new SnapshotBuilder();
+    const old = runningOld(b);
+    const cached = b.image('other', [`${R}/tools/cli:2`]);
+    b.answer(TAG, 'upstream', ok(old.digest)).answer(TAG, 'mirror', ok(old.digest)).answer(`${R}/tools/cli:2`, 'upstream', ok(cached.digest));
+    expect(codes(b).filter((x) => ['running-stale', 'cache-stale', 'mirror-stale', 'check-failed', 'running-superseded'].includes(x))).toEqual([]);
+  });
+});
+
+describe('cache-stale', () => {
+  it('a cached tag no running container uses, whose upstream moved → warning with both digests', () => {
+    const b = new SnapshotBuilder();
+    const cached = b.image('cli-v1', [`${R}/tools/cli:2`]);
+    const now = fakeDigest('cli-v2');
+    b.answer(`${R}/tools/cli:2`, 'upstream', ok(now));
+    const f = analyze(b.build()).findings.filter((x) => x.code === 'cache-stale');
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ severity: 'warning', image: `${R}/tools/cli:2`, evidence: { cachedDigest: cached.digest, registryDigest: now, cachedImageId: cached.id } });
+    expect(f[0]!.remediation).toContain(`crictl pull ${R}/tools/cli:2`);
+  });
+});
