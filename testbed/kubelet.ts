@@ -17,6 +17,8 @@ export interface ContainerSpec {
   readonly name: string;
   readonly image: string;
   readonly imagePullPolicy: PullPolicy;
+  /** Pull credentials, as kubelet passes them from an imagePullSecret. */
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 export interface PodSpec {
@@ -71,8 +73,8 @@ export class Kubelet {
   }
 
   /** PullImage with the reference as written, like kubelet; returns the image ref containerd answers. */
-  async pull(image: string): Promise<string> {
-    const res = await this.call<{ imageRef: string }>(this.images, 'PullImage', { image: { image } });
+  async pull(image: string, auth?: { username: string; password: string }): Promise<string> {
+    const res = await this.call<{ imageRef: string }>(this.images, 'PullImage', { image: { image }, ...(auth ? { auth } : {}) });
     return res.imageRef;
   }
 
@@ -87,7 +89,7 @@ export class Kubelet {
 
   private async ensureImage(c: ContainerSpec): Promise<CriImage> {
     const present = await this.imageStatus(c.image);
-    if (c.imagePullPolicy === 'Always' || (c.imagePullPolicy === 'IfNotPresent' && !present)) await this.pull(c.image);
+    if (c.imagePullPolicy === 'Always' || (c.imagePullPolicy === 'IfNotPresent' && !present)) await this.pull(c.image, c.auth);
     const image = await this.imageStatus(c.image);
     if (!image) throw new Error(`image ${c.image} not present and pull policy ${c.imagePullPolicy}`);
     return image;

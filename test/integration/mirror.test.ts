@@ -49,3 +49,24 @@ describe('a mirror with resolve on the real node', () => {
     expect(out.registries.find((p) => p.registry === bed.upstream.host)?.resolvesTagsVia).toBe(bed.mirror!.url);
   });
 });
+
+describe('a mirror with resolve that holds an older copy of the tag', () => {
+  it('→ mirror-stale (mirror and upstream digests), and the container pulled through it → running-stale via the mirror', async () => {
+    const before = (await bed.kubelet.imageStatus(`${bed.upstream.host}/shop/web:1.0`))!;
+    const fix = await bed.publish('shop/web', '1.0', { version: '1.0.1' }); // upstream only; the mirror keeps its copy
+    const res = await runCli(['scan', ...bed.scanArgs(), '-o', 'json']);
+    const report = JSON.parse(res.stdout) as Report;
+    const tag = `${bed.upstream.host}/shop/web:1.0`;
+    const runningDigest = before.repoDigests[0]!.split('@')[1];
+    const mirror = report.findings.find((f) => f.code === 'mirror-stale' && f.image === tag);
+    expect(mirror, JSON.stringify(report.findings.map((f) => f.code))).toBeDefined();
+    expect(mirror!.evidence).toMatchObject({ mirrorDigest: runningDigest, registryDigest: fix.manifestDigest, endpoint: bed.mirror!.url, upstreamEndpoint: bed.upstream.url });
+    expect(mirror!.containers).toEqual([{ namespace: 'shop', pod: 'web-0', container: 'web' }]);
+    const stale = report.findings.find((f) => f.code === 'running-stale' && f.image === tag);
+    expect(stale?.evidence).toMatchObject({ runningDigest, registryDigest: fix.manifestDigest, mirrorEndpoint: bed.mirror!.url, mirrorDigest: runningDigest });
+    expect(stale?.remediation).toContain('drop "resolve"');
+    // The mirror was asked the way containerd asks it: HEAD with ns=<upstream host>.
+    const log = readFileSync(bed.mirror!.logFile, 'utf8');
+    expect(log.split('\n').some((l) => l.includes(`"HEAD /v2/shop/web/manifests/1.0?ns=${encodeURIComponent(bed.upstream.host)} HTTP/1.1" 200`) && l.includes('"tagdrift"'))).toBe(true);
+  });
+});
