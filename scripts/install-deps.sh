@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what tagdrift's demo and tests need on a fresh Debian 12 machine (as root):
-# a real containerd with runc, a registry, skopeo, gcc for the test images, promtool.
+# a real containerd with runc, a registry, skopeo, gcc for the test images, promtool,
+# openssl for the token-auth registry's signing certificate.
 set -euo pipefail
 need=()
-for bin in containerd runc docker-registry skopeo gcc tar promtool; do
+for bin in containerd runc docker-registry skopeo gcc tar promtool openssl; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$bin")
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need+=("libc.a")
@@ -12,7 +13,7 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    containerd runc docker-registry skopeo gcc libc6-dev tar ca-certificates prometheus >/dev/null
+    containerd runc docker-registry skopeo gcc libc6-dev tar ca-certificates openssl prometheus >/dev/null
 fi
 # Debian's packages start services where systemd runs; the test bed runs its own
 # instances in temp dirs and never touches the system ones.

@@ -115,9 +115,10 @@ async function tarBytes(dir: string): Promise<Buffer> {
 }
 
 /** Pushes an OCI layout to `host:port/repo:tag` over plain HTTP; the manifest is copied unchanged. */
-export async function pushImage(image: BuiltImage, dest: string): Promise<void> {
+export async function pushImage(image: BuiltImage, dest: string, creds?: { username: string; password: string }): Promise<void> {
   await run('skopeo', [
     'copy', '--quiet', '--insecure-policy', '--dest-tls-verify=false', '--preserve-digests',
+    ...(creds ? ['--dest-creds', `${creds.username}:${creds.password}`] : []),
     `oci:${image.layoutDir}:image`, `docker://${dest}`,
   ]);
 }

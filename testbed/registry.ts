@@ -14,7 +14,15 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(dir: string, name: string): Promise<RunningRegistry> {
+/** distribution's token auth: tokens are JWTs signed by the key of `rootCertBundle`. */
+export interface TokenAuthConfig {
+  readonly realm: string;
+  readonly service: string;
+  readonly issuer: string;
+  readonly rootCertBundle: string;
+}
+
+export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig): Promise<RunningRegistry> {
   const port = await freePort();
   const root = join(dir, name);
   mkdirSync(join(root, 'data'), { recursive: true });
@@ -32,12 +40,15 @@ export async function startRegistry(dir: string, name: string): Promise<RunningR
       '    enabled: true',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...(tokenAuth
+        ? ['auth:', '  token:', `    realm: ${tokenAuth.realm}`, `    service: ${tokenAuth.service}`, `    issuer: ${tokenAuth.issuer}`, `    rootcertbundle: ${tokenAuth.rootCertBundle}`]
+        : []),
       '',
     ].join('\n'),
   );
   const child: ChildProcess = spawnLogged('docker-registry', ['serve', config], join(root, 'registry.log'));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`registry ${name} on ${url}`, async () => (await fetch(`${url}/v2/`)).status === 200);
+  await waitFor(`registry ${name} on ${url}`, async () => [200, 401].includes((await fetch(`${url}/v2/`)).status));
   const pid = child.pid!;
   return {
     host: `127.0.0.1:${port}`,
