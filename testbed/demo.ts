@@ -6,7 +6,9 @@
  * 2. CI rebuilds and pushes a fix under the same tag 1.0 (v1.0.1).
  * 3. A pod with pullPolicy Always (a canary) re-pulls 1.0 on the node: the tag now
  *    means the fix here, but the Deployment's pod still runs the old build.
- * 4. `tagdrift scan` is run against the node and its output printed.
+ * 4. CI re-pushes shop/api:latest too; nothing re-pulls it, so the node cannot
+ *    even restart into the new build (running-stale).
+ * 5. `tagdrift scan` is run against the node and its output printed.
  */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -44,6 +46,10 @@ try {
   step('CI re-pushes a fix under the same tag shop/web:1.0 (v1.0.1)');
   const v2 = await bed.publish('shop/web', '1.0', { version: '1.0.1', revision: 'f00dfee', created: '2026-11-19T14:30:00Z' });
   process.stdout.write(`shop/web:1.0 = ${v2.manifestDigest} (v1.0.1) in the registry\n`);
+
+  step('CI also re-pushes shop/api:latest (v4.2.1); nothing on this node pulls it');
+  const api2 = await bed.publish('shop/api', 'latest', { version: '4.2.1', revision: 'b7c8d9e' });
+  process.stdout.write(`shop/api:latest = ${api2.manifestDigest} (v4.2.1) in the registry\n`);
 
   step('a canary pod with imagePullPolicy: Always re-pulls shop/web:1.0 on this node');
   await bed.kubelet.runPod({

@@ -31,16 +31,17 @@ export function renderFindings(findings: readonly Finding[], color: boolean): st
     out.push(`         ${f.message}`);
     for (const c of f.containers.slice(0, 10)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
     if (f.containers.length > 10) out.push(`         … and ${f.containers.length - 10} more`);
-    const digests = ['runningDigest', 'nodeDigest']
+    const digests = ['runningDigest', 'cachedDigest', 'nodeDigest', 'mirrorDigest', 'registryDigest']
       .filter((k) => typeof f.evidence[k] === 'string')
       .map((k) => `${k} ${shortDigest(f.evidence[k] as string)}`);
     if (digests.length > 0) out.push(`         ${digests.join('   ')}`);
-    const builds = ['running', 'node', 'registry']
+    const builds = ['running', 'cached', 'node', 'registry']
       .map((k) => [k, f.evidence[`${k}Build`]] as const)
       .filter((e): e is readonly [string, Record<string, string>] => typeof e[1] === 'object' && e[1] !== null)
       .map(([k, b]) => `${k} build ${[b['version'], b['revision'], b['created']].filter(Boolean).join(' ')}`);
     if (builds.length > 0) out.push(`         ${builds.join('   ')}`);
-    for (const line of f.remediation.split('\n')) out.push(`         fix: ${line}`);
+    const lines = f.remediation.split('\n');
+    for (const line of lines) out.push(line.startsWith('Lasting fix:') ? `         ${line}` : `         fix: ${line}`);
     out.push('');
   }
   const count = (sev: Severity) => findings.filter((f) => f.severity === sev).length;

@@ -41,7 +41,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const args = () => ['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', join(dir, 'kubeconfig'), '--node-name', 'n1'];
+// Registries are not part of these tests (registry-client and registry-checks cover them).
+const args = () => ['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', join(dir, 'kubeconfig'), '--node-name', 'n1', '--registry-checks', 'off'];
 
 describe('tagdrift scan (fake runtime)', () => {
   it('prints the versioned JSON report and exits 0 when the scan ran', async () => {
