@@ -6,6 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
@@ -49,12 +50,14 @@ export class FakeRegistry {
   url = '';
   host = '';
 
-  async start(): Promise<this> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+  /** Listens on loopback; with `tls` it serves HTTPS with that key and certificate. */
+  async start(tls?: { key: string; cert: string }): Promise<this> {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    this.server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const port = (this.server.address() as AddressInfo).port;
     this.host = `127.0.0.1:${port}`;
-    this.url = `http://${this.host}`;
+    this.url = `${tls ? 'https' : 'http'}://${this.host}`;
     return this;
   }
 

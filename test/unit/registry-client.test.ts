@@ -132,6 +132,17 @@ describe('registry client: faults are classified, never fresh', () => {
     });
   }
 
+  it('an error body is never echoed: only the registry error code is kept', async () => {
+    reg.setFault('team/app', 'faulty', { kind: 'status', status: 500, body: '{"errors":[{"code":"UNKNOWN","message":"token canary-body-3a1f leaked","detail":"canary-body-3a1f"}]}' });
+    try {
+      const r = await client().resolveTag({ url: reg.url }, reg.host, 'team/app', 'faulty');
+      expect(r).toMatchObject({ ok: false, kind: 'server-error', message: expect.stringMatching(new RegExp(`^${reg.host}: HTTP 500( UNKNOWN)?$`)) });
+      expect(JSON.stringify(r)).not.toContain('canary');
+    } finally {
+      reg.setFault('team/app', 'faulty', undefined);
+    }
+  });
+
   it('a registry that never answers times out as unreachable within the total timeout', async () => {
     reg.setFault('team/app', 'hang', { kind: 'hang' });
     try {
