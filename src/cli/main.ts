@@ -3,13 +3,15 @@
 import { helpText, loadOptions, OptionsError } from '../config/options.js';
 import { EXIT, runScan } from './scan.js';
 import { runRegistries } from './registries.js';
+import { runAgent } from './agent.js';
 
 const USAGE = `tagdrift: finds containers whose image is no longer what their tag points to
 
 Usage:
   tagdrift scan [options]         scan this node once and print the findings
   tagdrift registries [options]   how this node resolves tags (config.toml, hosts.toml), no runtime needed
-  tagdrift help [command]     show help
+  tagdrift agent [options]        run as the node agent: scan on an interval, serve the HTTP API and /metrics
+  tagdrift help [command]         show help
 
 Exit codes (scan): 0 scan ran, 1 findings at or above --fail-on, 2 bad usage, 3 the runtime could not be scanned.
 `;
@@ -19,15 +21,16 @@ async function main(argv: string[]): Promise<number> {
   const io = { stdout: process.stdout, isTTY: process.stdout.isTTY === true };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     const which = rest[0];
-    process.stdout.write(which === 'scan' || which === 'registries' ? `Usage: tagdrift ${which} [options]\n\n${helpText(which)}\n` : USAGE);
+    process.stdout.write(which === 'scan' || which === 'registries' || which === 'agent' ? `Usage: tagdrift ${which} [options]\n\n${helpText(which)}\n` : USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  if (command === 'scan' || command === 'registries') {
+  if (command === 'scan' || command === 'registries' || command === 'agent') {
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`Usage: tagdrift ${command} [options]\n\n${helpText(command)}\n`);
       return EXIT.ok;
     }
     const options = loadOptions(command, rest, process.env);
+    if (command === 'agent') return runAgent(options);
     return command === 'scan' ? runScan(options, io) : runRegistries(options, io);
   }
   process.stderr.write(`tagdrift: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_RUNTIME_ENDPOINT } from '../adapters/cri/endpoint.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../checks/types.js';
 
-export type Command = 'scan' | 'registries';
+export type Command = 'scan' | 'registries' | 'agent';
 
 type Kind = 'string' | 'duration' | 'list' | { choices: readonly string[] };
 
@@ -42,28 +42,30 @@ export interface Options {
   readonly registryAuthFile: string | undefined;
   readonly registryTimeoutMs: number;
   readonly registryCacheTtlMs: number;
+  readonly listen: string;
+  readonly intervalMs: number;
 }
 
 export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'runtimeEndpoint', flag: '--runtime-endpoint', env: 'TAGDRIFT_RUNTIME_ENDPOINT', kind: 'string',
-    default: DEFAULT_RUNTIME_ENDPOINT, help: 'CRI socket of the container runtime (unix:///path or /path)', commands: ['scan', 'registries'],
+    default: DEFAULT_RUNTIME_ENDPOINT, help: 'CRI socket of the container runtime (unix:///path or /path)', commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'runtimeTimeoutMs', flag: '--runtime-timeout', env: 'TAGDRIFT_RUNTIME_TIMEOUT', kind: 'duration',
-    default: '10s', help: 'deadline for each CRI call', commands: ['scan', 'registries'],
+    default: '10s', help: 'deadline for each CRI call', commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', kind: 'string', default: undefined,
-    defaultLabel: 'in-cluster config', help: 'kubeconfig used to read the pods of this node', commands: ['scan'],
+    defaultLabel: 'in-cluster config', help: 'kubeconfig used to read the pods of this node', commands: ['scan', 'agent'],
   },
   {
     key: 'nodeName', flag: '--node-name', env: 'NODE_NAME', kind: 'string', default: undefined,
-    defaultLabel: 'host name', help: 'Kubernetes node name whose pods to read', commands: ['scan'],
+    defaultLabel: 'host name', help: 'Kubernetes node name whose pods to read', commands: ['scan', 'agent'],
   },
   {
     key: 'kubeTimeoutMs', flag: '--kube-timeout', env: 'TAGDRIFT_KUBE_TIMEOUT', kind: 'duration',
-    default: '10s', help: 'deadline for the Kubernetes API pod list', commands: ['scan'],
+    default: '10s', help: 'deadline for the Kubernetes API pod list', commands: ['scan', 'agent'],
   },
   {
     key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'json', 'auto'] },
@@ -75,39 +77,47 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'mutableTags', flag: '--mutable-tags', env: 'TAGDRIFT_MUTABLE_TAGS', kind: 'list',
-    default: DEFAULT_MUTABLE_TAG_PATTERNS.join(','), help: 'comma-separated tag patterns treated as mutable (* = wildcard)', commands: ['scan'],
+    default: DEFAULT_MUTABLE_TAG_PATTERNS.join(','), help: 'comma-separated tag patterns treated as mutable (* = wildcard)', commands: ['scan', 'agent'],
   },
   {
     key: 'logLevel', flag: '--log-level', env: 'TAGDRIFT_LOG_LEVEL', kind: { choices: ['error', 'warn', 'info', 'debug'] },
-    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan', 'registries'],
+    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'hostRoot', flag: '--host-root', env: 'TAGDRIFT_HOST_ROOT', kind: 'string', default: '/',
-    help: "prefix under which the node's files are read (/host in the DaemonSet)", commands: ['scan', 'registries'],
+    help: "prefix under which the node's files are read (/host in the DaemonSet)", commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'containerdConfig', flag: '--containerd-config', env: 'TAGDRIFT_CONTAINERD_CONFIG', kind: 'string',
-    default: '/etc/containerd/config.toml', help: "containerd's config.toml, as a node path (under --host-root)", commands: ['scan', 'registries'],
+    default: '/etc/containerd/config.toml', help: "containerd's config.toml, as a node path (under --host-root)", commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'runtimeVersion', flag: '--runtime-version', env: 'TAGDRIFT_RUNTIME_VERSION', kind: 'string', default: undefined,
-    defaultLabel: "the runtime's own", help: 'containerd version whose config rules apply, e.g. 1.7.20 or 2.2.0', commands: ['scan', 'registries'],
+    defaultLabel: "the runtime's own", help: 'containerd version whose config rules apply, e.g. 1.7.20 or 2.2.0', commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'registryChecks', flag: '--registry-checks', env: 'TAGDRIFT_REGISTRY_CHECKS', kind: { choices: ['on', 'off'] },
-    default: 'on', help: 'ask registries (upstream and the mirror that resolves tags) what each tag points to now', commands: ['scan'],
+    default: 'on', help: 'ask registries (upstream and the mirror that resolves tags) what each tag points to now', commands: ['scan', 'agent'],
   },
   {
     key: 'registryAuthFile', flag: '--registry-auth-file', env: 'TAGDRIFT_REGISTRY_AUTH_FILE', kind: 'string', default: undefined,
-    defaultLabel: 'anonymous', help: 'docker config.json with registry credentials (e.g. a mounted pull secret)', commands: ['scan'],
+    defaultLabel: 'anonymous', help: 'docker config.json with registry credentials (e.g. a mounted pull secret)', commands: ['scan', 'agent'],
   },
   {
     key: 'registryTimeoutMs', flag: '--registry-timeout', env: 'TAGDRIFT_REGISTRY_TIMEOUT', kind: 'duration',
-    default: '10s', help: 'total deadline for each registry request (connecting is capped at 3s)', commands: ['scan'],
+    default: '10s', help: 'total deadline for each registry request (connecting is capped at 3s)', commands: ['scan', 'agent'],
   },
   {
     key: 'registryCacheTtlMs', flag: '--registry-cache-ttl', env: 'TAGDRIFT_REGISTRY_CACHE_TTL', kind: 'duration',
-    default: '60s', help: 'how long a registry answer is reused before the tag is asked again', commands: ['scan'],
+    default: '60s', help: 'how long a registry answer is reused before the tag is asked again', commands: ['scan', 'agent'],
+  },
+  {
+    key: 'listen', flag: '--listen', env: 'TAGDRIFT_LISTEN', kind: 'string',
+    default: '0.0.0.0:9420', help: 'address:port of the HTTP API and /metrics', commands: ['agent'],
+  },
+  {
+    key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',
+    default: '5m', help: 'time between scans (each delay varies by ±10 % so agents do not scan in step)', commands: ['agent'],
   },
 ];
 

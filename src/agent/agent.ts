@@ -1,0 +1,142 @@
+/**
+ * The agent loop: one scan at start, then one per interval (with jitter so a
+ * DaemonSet's agents do not hit a shared registry in step), never two at once. The
+ * latest report is kept and read by the HTTP API and the metrics; neither ever calls
+ * the runtime or a registry itself.
+ */
+import { scanNode, type CollectDeps, type CollectOptions } from '../collect/collect.js';
+import type { AnalyzeOptions } from '../checks/types.js';
+import type { Report } from '../domain/report.js';
+import type { Logger } from '../log.js';
+
+export interface AgentStatus {
+  readonly scans: number;
+  readonly failures: number;
+  readonly lastScanAt: string | undefined;
+  /** Last scan whose runtime sources all answered. */
+  readonly lastSuccessAt: string | undefined;
+  readonly lastDurationMs: number | undefined;
+  readonly lastError: string | undefined;
+}
+
+export interface AgentOptions {
+  readonly intervalMs: number;
+  /** Fraction of the interval added or removed at random (0.1 = ±10 %). */
+  readonly jitter: number;
+  readonly collect: CollectOptions;
+  readonly analyze: AnalyzeOptions;
+}
+
+export interface ScanListener {
+  (report: Report, durationMs: number, ok: boolean): void;
+}
+
+/** The runtime sources a report cannot do without. */
+export function runtimeOk(report: Report): boolean {
+  return report.sources.runtime.ok && report.sources.images.ok && report.sources.containers.ok;
+}
+
+export class Agent {
+  private current: Report | undefined;
+  private serialized: string | undefined;
+  private inFlight: Promise<Report | undefined> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly listeners: ScanListener[] = [];
+  private s: { -readonly [K in keyof AgentStatus]: AgentStatus[K] } = {
+    scans: 0, failures: 0, lastScanAt: undefined, lastSuccessAt: undefined, lastDurationMs: undefined, lastError: undefined,
+  };
+
+  constructor(
+    private readonly deps: () => CollectDeps,
+    private readonly options: AgentOptions,
+    private readonly log: Logger,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  get report(): Report | undefined {
+    return this.current;
+  }
+
+  /** The latest report as JSON, serialised once per scan. */
+  get reportJson(): string | undefined {
+    return this.serialized;
+  }
+
+  get status(): AgentStatus {
+    return { ...this.s };
+  }
+
+  /** Ready: a first scan finished and the runtime answered in the latest one. */
+  ready(): { ready: boolean; reason: string } {
+    if (!this.current) return { ready: false, reason: 'the first scan has not finished' };
+    if (!runtimeOk(this.current)) {
+      const e = this.current.sources.runtime.error ?? this.current.sources.images.error ?? this.current.sources.containers.error;
+      return { ready: false, reason: `the runtime is not reachable: ${e?.kind ?? 'error'}: ${e?.message ?? ''}`.trim() };
+    }
+    return { ready: true, reason: 'ok' };
+  }
+
+  onScan(listener: ScanListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Runs a scan now, or joins the one in progress. Never rejects. */
+  scanOnce(): Promise<Report | undefined> {
+    if (this.inFlight) return this.inFlight;
+    this.inFlight = this.runScan().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  start(): void {
+    this.stopped = false;
+    const loop = async (): Promise<void> => {
+      await this.scanOnce();
+      if (this.stopped) return;
+      this.timer = setTimeout(() => void loop(), this.nextDelay());
+    };
+    void loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.inFlight;
+  }
+
+  nextDelay(): number {
+    const spread = this.options.intervalMs * this.options.jitter;
+    return Math.max(1_000, Math.round(this.options.intervalMs + (this.random() * 2 - 1) * spread));
+  }
+
+  private async runScan(): Promise<Report | undefined> {
+    const started = performance.now();
+    this.s.scans += 1;
+    this.s.lastScanAt = new Date().toISOString();
+    try {
+      const { report } = await scanNode(this.deps(), this.options.collect, this.options.analyze);
+      const durationMs = Math.round(performance.now() - started);
+      const ok = runtimeOk(report);
+      this.current = report;
+      this.serialized = JSON.stringify(report);
+      this.s.lastDurationMs = durationMs;
+      if (ok) {
+        this.s.lastSuccessAt = report.generatedAt;
+        this.s.lastError = undefined;
+      } else {
+        this.s.failures += 1;
+        this.s.lastError = report.sources.runtime.error?.kind ?? 'runtime';
+      }
+      this.log.info('scan finished', { durationMs, ok, findings: report.findings.length, ...report.summary });
+      for (const l of this.listeners) l(report, durationMs, ok);
+      return report;
+    } catch (e) {
+      this.s.failures += 1;
+      this.s.lastError = (e as Error)?.name ?? 'error';
+      this.log.error('scan failed', { error: (e as Error)?.message ?? String(e) });
+      return undefined;
+    }
+  }
+}

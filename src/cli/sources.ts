@@ -1,0 +1,77 @@
+/** Wiring shared by `scan` and `agent`: the runtime client, the pod source, the node's files and the registry client. */
+import { createCriClient } from '../adapters/cri/client.js';
+import { createKubePodSource } from '../adapters/kube/pods.js';
+import { createHostFiles, type HostFiles } from '../adapters/containerd/host-files.js';
+import { RegistryClient } from '../adapters/registry/client.js';
+import { createRegistryLookup } from '../adapters/registry/lookup.js';
+import { loadCredentials } from '../adapters/registry/credentials.js';
+import { SourceFailure, type PodSource, type RuntimeClient } from '../collect/ports.js';
+import type { CollectDeps, CollectOptions } from '../collect/collect.js';
+import { OptionsError, type Options } from '../config/options.js';
+import type { Logger } from '../log.js';
+
+export interface Sources {
+  readonly runtime: RuntimeClient | SourceFailure;
+  readonly pods: PodSource | SourceFailure;
+  readonly hostFiles: HostFiles;
+  readonly registry: RegistryClient | undefined;
+  /** Fresh collector dependencies (a new registry lookup re-reads certificates and headers). */
+  deps(): CollectDeps;
+  collectOptions(): CollectOptions;
+  close(): void;
+}
+
+export interface SourceHooks {
+  readonly onRuntimeCall?: (method: string, code: string, seconds: number) => void;
+  readonly onRegistryRequest?: (host: string, method: string, code: string) => void;
+}
+
+export async function createSources(options: Options, log: Logger, hooks: SourceHooks = {}): Promise<Sources> {
+  const credentials = options.registryAuthFile ? loadCredentials(options.registryAuthFile) : new Map();
+  if (credentials instanceof Error) throw new OptionsError([credentials.message]);
+  let runtime: RuntimeClient | SourceFailure;
+  try {
+    runtime = createCriClient({
+      endpoint: options.runtimeEndpoint,
+      timeoutMs: options.runtimeTimeoutMs,
+      onCall: (method, code, seconds) => {
+        log.debug('cri call', { method, code, seconds });
+        hooks.onRuntimeCall?.(method, code, seconds);
+      },
+    });
+  } catch (e) {
+    runtime = new SourceFailure('error', (e as Error).message);
+  }
+  const registry =
+    options.registryChecks === 'on'
+      ? new RegistryClient({
+          timeoutMs: options.registryTimeoutMs,
+          cacheTtlMs: options.registryCacheTtlMs,
+          credentials,
+          onRequest: (host, method, code) => {
+            log.debug('registry request', { host, method, code });
+            hooks.onRegistryRequest?.(host, method, code);
+          },
+        })
+      : undefined;
+  const hostFiles = createHostFiles(options.hostRoot);
+  const pods = await createKubePodSource({ kubeconfig: options.kubeconfig, timeoutMs: options.kubeTimeoutMs });
+  if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
+  return {
+    runtime,
+    pods,
+    hostFiles,
+    registry,
+    deps: () => ({ runtime, pods, now: () => new Date(), hostFiles, ...(registry ? { registry: createRegistryLookup(registry, hostFiles) } : {}) }),
+    collectOptions: () => ({
+      nodeName: options.nodeName,
+      hostRoot: options.hostRoot,
+      containerdConfig: options.containerdConfig,
+      ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}),
+    }),
+    close: () => {
+      if (!(runtime instanceof SourceFailure)) runtime.close();
+      registry?.close();
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The HTTP API: a fastify app factory (tested with inject()). Read-only; everything
+ * is served from the agent's latest report and the metrics registry, so a hung
+ * runtime or registry never slows a request. Response schemas double as the
+ * OpenAPI document at /openapi.json.
+ */
+import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
+import { ALL_FINDING_CODES, FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
+import type { Report } from '../domain/report.js';
+import type { Metrics } from '../metrics/metrics.js';
+
+export interface AgentView {
+  readonly report: Report | undefined;
+  readonly reportJson: string | undefined;
+  ready(): { ready: boolean; reason: string };
+  readonly status: object;
+}
+
+const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
+const anyObject = { type: 'object', additionalProperties: true } as const;
+const finding = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    code: { type: 'string', enum: ALL_FINDING_CODES },
+    severity: { type: 'string', enum: SEVERITIES },
+    message: { type: 'string' },
+    image: { type: ['string', 'null'] },
+    containers: { type: 'array', items: { type: 'object', properties: { namespace: { type: ['string', 'null'] }, pod: { type: ['string', 'null'] }, container: { type: 'string' } } } },
+    evidence: anyObject,
+    remediation: { type: 'string' },
+  },
+  required: ['code', 'severity', 'message', 'containers', 'evidence', 'remediation'],
+} as const;
+const notReady = { 503: errorSchema };
+
+type Doc = FastifySchema & { description?: string };
+
+function listOf(name: string, items: object, description: string): Doc {
+  return {
+    description,
+    response: {
+      200: { type: 'object', properties: { node: { type: 'string' }, generatedAt: { type: 'string' }, [name]: { type: 'array', items } }, required: ['node', 'generatedAt', name] },
+      ...notReady,
+    },
+  };
+}
+
+export interface AppOptions {
+  readonly agent: AgentView;
+  readonly metrics: Metrics;
+  readonly version: string;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    schemaErrorFormatter: (errors, dataVar) => {
+      const parts = errors.map((e) => {
+        const field = e.instancePath.replace(/^\//, '') || (e.params as { additionalProperty?: string }).additionalProperty || dataVar;
+        if (e.keyword === 'enum') return `${field} must be one of: ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
+        if (e.keyword === 'additionalProperties') return `unknown query parameter "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+        return `${field} ${e.message ?? 'is invalid'}`;
+      });
+      return new Error(parts.join('; '));
+    },
+  });
+  const routes: { method: string; url: string; schema: FastifySchema | undefined }[] = [];
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    if (methods.includes('GET')) routes.push({ method: 'get', url: r.url, schema: r.schema });
+  });
+  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    void reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
+  });
+  app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }));
+
+  const { agent, metrics } = opts;
+  const withReport = (reply: { code: (n: number) => { send: (b: unknown) => unknown } }): Report | undefined => {
+    const r = agent.report;
+    if (!r) reply.code(503).send({ error: 'no scan has finished yet' });
+    return r;
+  };
+
+  app.get('/healthz', { schema: { description: 'Liveness: the process and its event loop answer. Never depends on the runtime or registries.', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', {
+    schema: {
+      description: 'Readiness: the first scan finished and the runtime answered in the latest scan.',
+      response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, 503: { type: 'object', properties: { status: { type: 'string' }, reason: { type: 'string' } } } },
+    },
+  }, async (_req, reply) => {
+    const r = agent.ready();
+    if (r.ready) return { status: 'ready' };
+    return reply.code(503).send({ status: 'not ready', reason: r.reason });
+  });
+
+  app.get('/v1/report', { schema: { description: 'The latest scan report (the same JSON as `tagdrift scan -o json`).', response: { 200: anyObject, ...notReady } } }, async (_req, reply) => {
+    const json = agent.reportJson;
+    if (!json) return reply.code(503).send({ error: 'no scan has finished yet' });
+    return reply.type('application/json; charset=utf-8').serializer((x: unknown) => x as string).send(json);
+  });
+
+  app.get('/v1/findings', {
+    schema: {
+      description: 'Findings of the latest scan, optionally filtered.',
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          code: { type: 'string', enum: ALL_FINDING_CODES },
+          severity: { type: 'string', enum: SEVERITIES },
+          namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+        },
+      },
+      response: { 200: { type: 'object', properties: { node: { type: 'string' }, generatedAt: { type: 'string' }, findings: { type: 'array', items: finding } } }, ...notReady },
+    },
+  }, async (req, reply) => {
+    const r = withReport(reply);
+    if (!r) return reply;
+    const q = req.query as { code?: string; severity?: string; namespace?: string };
+    const findings = r.findings.filter(
+      (f) => (!q.code || f.code === q.code) && (!q.severity || f.severity === q.severity) && (!q.namespace || f.containers.some((c) => c.namespace === q.namespace)),
+    );
+    return { node: r.node, generatedAt: r.generatedAt, findings };
+  });
+
+  app.get('/v1/images', { schema: listOf('images', anyObject, 'Images cached on the node.') }, async (_req, reply) => {
+    const r = withReport(reply);
+    return r ? { node: r.node, generatedAt: r.generatedAt, images: r.images } : reply;
+  });
+
+  app.get('/v1/containers', { schema: listOf('containers', anyObject, 'Containers with what their pod asked for and the digest they run.') }, async (_req, reply) => {
+    const r = withReport(reply);
+    return r ? { node: r.node, generatedAt: r.generatedAt, containers: r.containers } : reply;
+  });
+
+  app.get('/v1/registries', {
+    schema: {
+      description: "How this node resolves tags (per-registry plan) and what each checked tag points to now.",
+      response: { 200: { type: 'object', additionalProperties: true, properties: { node: { type: 'string' }, generatedAt: { type: 'string' }, plan: { ...anyObject, nullable: true }, tags: { type: 'array', items: anyObject } } }, ...notReady },
+    },
+  }, async (_req, reply) => {
+    const r = withReport(reply);
+    return r ? { node: r.node, generatedAt: r.generatedAt, plan: r.registries ?? null, tags: r.registryTruth ?? [] } : reply;
+  });
+
+  app.get('/metrics', { schema: { description: 'Prometheus metrics (text exposition format), served from the latest scan.' } as Doc }, async (_req, reply) => {
+    const body = await metrics.render();
+    return reply.type(metrics.contentType).send(body);
+  });
+
+  app.get('/v1/codes', { schema: { description: 'The finding-code catalogue.', response: { 200: anyObject } } }, async () => FINDING_CODES);
+
+  app.get('/openapi.json', { schema: { description: 'This document.' } as Doc }, async () => openApi(routes, opts.version));
+  return app;
+}
+
+function openApi(routes: readonly { method: string; url: string; schema: FastifySchema | undefined }[], version: string): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const r of routes) {
+    const s = (r.schema ?? {}) as { description?: string; querystring?: { properties?: Record<string, object> }; response?: Record<string, object> };
+    const parameters = Object.entries(s.querystring?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
+    const responses: Record<string, object> = {};
+    for (const [code, schema] of Object.entries(s.response ?? { 200: {} })) {
+      responses[code] = { description: code === '200' ? 'OK' : code === '503' ? 'not ready / no scan yet' : code, content: { 'application/json': { schema } } };
+    }
+    if (parameters.length > 0) responses['400'] = { description: 'bad query: says which parameter and what is allowed', content: { 'application/json': { schema: errorSchema } } };
+    paths[r.url] = { ...(paths[r.url] ?? {}), [r.method]: { ...(s.description ? { description: s.description } : {}), parameters, responses } };
+  }
+  return { openapi: '3.0.3', info: { title: 'tagdrift agent API', version }, paths };
+}
