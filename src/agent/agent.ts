@@ -25,6 +25,10 @@ export interface AgentOptions {
   readonly jitter: number;
   readonly collect: CollectOptions;
   readonly analyze: AnalyzeOptions;
+  /** How often the runtime is probed (CRI Version) between scans, for readiness; 0 = never. */
+  readonly probeMs?: number;
+  /** Delay before the next scan after one in which the runtime did not answer. */
+  readonly retryMs?: number;
 }
 
 export interface ScanListener {
@@ -41,6 +45,10 @@ export class Agent {
   private serialized: string | undefined;
   private inFlight: Promise<Report | undefined> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** Runtime reachability from the probe, when newer than the latest scan. */
+  private probe: { ok: boolean; at: number; reason: string } | undefined;
+  private scanFinishedAt = 0;
   private stopped = false;
   private readonly listeners: ScanListener[] = [];
   private s: { -readonly [K in keyof AgentStatus]: AgentStatus[K] } = {
@@ -70,6 +78,9 @@ export class Agent {
   /** Ready: a first scan finished and the runtime answered in the latest one. */
   ready(): { ready: boolean; reason: string } {
     if (!this.current) return { ready: false, reason: 'the first scan has not finished' };
+    if (this.probe && this.probe.at > this.scanFinishedAt) {
+      return this.probe.ok ? { ready: true, reason: 'ok' } : { ready: false, reason: `the runtime is not reachable: ${this.probe.reason}` };
+    }
     if (!runtimeOk(this.current)) {
       const e = this.current.sources.runtime.error ?? this.current.sources.images.error ?? this.current.sources.containers.error;
       return { ready: false, reason: `the runtime is not reachable: ${e?.kind ?? 'error'}: ${e?.message ?? ''}`.trim() };
@@ -93,17 +104,51 @@ export class Agent {
   start(): void {
     this.stopped = false;
     const loop = async (): Promise<void> => {
-      await this.scanOnce();
+      const report = await this.scanOnce();
       if (this.stopped) return;
-      this.timer = setTimeout(() => void loop(), this.nextDelay());
+      const failed = !report || !runtimeOk(report);
+      this.timer = setTimeout(() => void loop(), failed ? Math.min(this.options.retryMs ?? 5_000, this.nextDelay()) : this.nextDelay());
     };
     void loop();
+    const probeMs = this.options.probeMs ?? 5_000;
+    if (probeMs > 0) {
+      const probe = async (): Promise<void> => {
+        await this.probeRuntime();
+        if (!this.stopped) this.probeTimer = setTimeout(() => void probe(), probeMs);
+      };
+      this.probeTimer = setTimeout(() => void probe(), probeMs);
+    }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Asks the runtime for its version (one cheap CRI call with its deadline). When it
+   * answers again after the latest scan failed, a scan runs at once.
+   */
+  async probeRuntime(): Promise<void> {
+    const rt = this.deps().runtime;
+    if (rt instanceof Error) {
+      this.probe = { ok: false, at: performance.now(), reason: `${rt.kind}: ${rt.message}` };
+      return;
+    }
+    try {
+      await rt.version();
+      this.probe = { ok: true, at: performance.now(), reason: 'ok' };
+      if (this.current && !runtimeOk(this.current) && !this.inFlight && !this.stopped) void this.scanOnce();
+    } catch (e) {
+      const kind = (e as { kind?: string }).kind ?? 'error';
+      this.probe = { ok: false, at: performance.now(), reason: `${kind}: ${(e as Error).message}` };
+    }
+  }
+
+  /** Stops the loop; waits for a scan in progress at most `graceMs` (every call in it has its own deadline). */
+  async stop(graceMs = 2_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.inFlight;
+    clearTimeout(this.probeTimer);
+    if (!this.inFlight) return;
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.inFlight, new Promise<void>((r) => (t = setTimeout(r, graceMs)))]);
+    clearTimeout(t);
   }
 
   nextDelay(): number {
@@ -119,6 +164,7 @@ export class Agent {
       const { report } = await scanNode(this.deps(), this.options.collect, this.options.analyze);
       const durationMs = Math.round(performance.now() - started);
       const ok = runtimeOk(report);
+      this.scanFinishedAt = performance.now();
       this.current = report;
       this.serialized = JSON.stringify(report);
       this.s.lastDurationMs = durationMs;

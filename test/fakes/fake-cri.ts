@@ -174,7 +174,8 @@ export class FakeCri {
   async stop(removeDir = true): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (s) await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
+    // A graceful shutdown, unless calls are held by an injected delay: then cut them off.
+    if (s) await Promise.race([new Promise<void>((resolve) => s.tryShutdown(() => resolve())), new Promise((r) => setTimeout(r, 500))]);
     s?.forceShutdown();
     if (removeDir) rmSync(this.dir, { recursive: true, force: true });
   }

@@ -32,3 +32,60 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
     });
   });
 }
+
+export interface RunningAgent {
+  readonly url: string;
+  readonly pid: number;
+  /** Everything the agent wrote to stdout and stderr so far. */
+  output(): string;
+  exited(): boolean;
+  get(path: string): Promise<{ status: number; body: string }>;
+  stop(): Promise<number>;
+}
+
+/** Starts `tagdrift agent` from dist/ on a loopback port. */
+export async function startAgent(args: readonly string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<RunningAgent> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build first (npm test does)`);
+  const child = spawn(process.execPath, [CLI, 'agent', '--listen', `127.0.0.1:${port}`, ...args], {
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let exited = false;
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<number>((resolve) => child.on('close', (code) => {
+    exited = true;
+    resolve(code ?? -1);
+  }));
+  const url = `http://127.0.0.1:${port}`;
+  const get = async (path: string) => {
+    const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5_000) });
+    return { status: res.status, body: await res.text() };
+  };
+  const started = Date.now();
+  for (;;) {
+    if (exited) throw new Error(`agent exited at start:\n${out}`);
+    try {
+      if ((await get('/healthz')).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > 15_000) {
+      child.kill('SIGKILL');
+      throw new Error(`agent did not listen within 15 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    output: () => out,
+    exited: () => exited,
+    get,
+    stop: async () => {
+      if (!exited) child.kill('SIGTERM');
+      return done;
+    },
+  };
+}
