@@ -23,5 +23,8 @@ COPY --from=build /src/protos ./protos
 # read-only root filesystem (see deploy/). On nodes whose socket group is readable by a
 # dedicated GID, run as that user instead: USER 65532:<gid>.
 USER 0:0
+# Port of the HTTP API and /metrics (`--listen`).
+EXPOSE 9420
+# node handles SIGTERM itself: the agent stops scanning, closes the server and exits 0.
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
-CMD ["scan", "--output", "json"]
+CMD ["agent"]

@@ -35,10 +35,15 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   const rc = snapshot.registryConfig;
   const registries = rc?.ok ? registriesSection(rc.value, registriesNamed(containers, images.flatMap((i) => i.repoTags))) : undefined;
   const truth = truthByTag(snapshot.registryTruth ?? []);
-  const byRepoDigest = new Map<string, ImageRecord>();
-  for (const image of images) for (const rd of image.repoDigests) byRepoDigest.set(rd, image);
-  const nodeImageFor = (name: string, answer: TagResolved): ImageRecord | undefined =>
-    [answer.digest, ...(answer.children ?? [])].map((d) => byRepoDigest.get(`${name}@${d}`)).find((i) => i !== undefined);
+  let byRepoDigest: Map<string, ImageRecord> | undefined;
+  const nodeImageFor = (name: string, answer: TagResolved): ImageRecord | undefined => {
+    if (!byRepoDigest) {
+      byRepoDigest = new Map();
+      for (const image of images) for (const rd of image.repoDigests) byRepoDigest.set(rd, image);
+    }
+    const index = byRepoDigest;
+    return [answer.digest, ...(answer.children ?? [])].map((d) => index.get(`${name}@${d}`)).find((i) => i !== undefined);
+  };
   const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [], truth, nodeImageFor };
   const findings: Finding[] = CHECKS.flatMap((check) => check(ctx));
   findings.sort(

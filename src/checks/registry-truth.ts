@@ -15,6 +15,7 @@ import type { CheckContext } from './types.js';
 import { buildMeta, containerRef } from './workload.js';
 
 export function checkCacheStale(ctx: CheckContext): Finding[] {
+  if (ctx.truth.size === 0) return [];
   const used = new Set(ctx.containers.filter((c) => c.record.state === 'running' && c.imageId).map((c) => c.imageId!));
   const images = ctx.snapshot.images.ok ? ctx.snapshot.images.value : [];
   const out: Finding[] = [];

@@ -104,13 +104,27 @@ export function parseImageRef(input: string): ImageRef {
   return { registry, repository, tag: implicitTag ? 'latest' : tag, digest, implicitTag };
 }
 
-/** Like parseImageRef, but returns undefined instead of throwing. */
+/**
+ * Parsed references by input. A node names the same references scan after scan
+ * (every image's tags and digests), so the agent parses each once; results are
+ * frozen and shared. The cache is dropped whole when it reaches its bound.
+ */
+const MEMO_LIMIT = 100_000;
+const memo = new Map<string, ImageRef | null>();
+
+/** Like parseImageRef, but returns undefined instead of throwing (memoised). */
 export function tryParseImageRef(input: string): ImageRef | undefined {
+  const hit = memo.get(input);
+  if (hit !== undefined) return hit ?? undefined;
+  let ref: ImageRef | null;
   try {
-    return parseImageRef(input);
+    ref = Object.freeze(parseImageRef(input));
   } catch {
-    return undefined;
+    ref = null;
   }
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  if (typeof input === 'string') memo.set(input, ref);
+  return ref ?? undefined;
 }
 
 /** `registry/repository`, e.g. `docker.io/library/nginx`. */

@@ -16,6 +16,10 @@ export interface AgentView {
   readonly status: object;
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+const RESPONSE_CACHE_BYTES = 16 * 1024 * 1024;
+const METRICS_REUSE_MS = 1_000;
+
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
 const anyObject = { type: 'object', additionalProperties: true } as const;
 const finding = {
@@ -78,6 +82,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }));
 
   const { agent, metrics } = opts;
+  // Responses are derived from one report until the next scan: serialised once per
+  // (report, query) and reused, within a byte budget. /metrics text is reused for a
+  // second, so a scrape storm costs one render per second.
+  const responses = new Map<string, string>();
+  let responsesFor: Report | undefined;
+  let responseBytes = 0;
+  const cached = (key: string, r: Report, build: () => unknown): string => {
+    if (responsesFor !== r) {
+      responses.clear();
+      responseBytes = 0;
+      responsesFor = r;
+    }
+    let body = responses.get(key);
+    if (body === undefined) {
+      body = JSON.stringify(build());
+      if (responseBytes + body.length <= RESPONSE_CACHE_BYTES) {
+        responses.set(key, body);
+        responseBytes += body.length;
+      }
+    }
+    return body;
+  };
+  let metricsText: { body: string; at: number; report: Report | undefined } | undefined;
   const withReport = (reply: { code: (n: number) => { send: (b: unknown) => unknown } }): Report | undefined => {
     const r = agent.report;
     if (!r) reply.code(503).send({ error: 'no scan has finished yet' });
@@ -100,7 +127,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/v1/report', { schema: { description: 'The latest scan report (the same JSON as `tagdrift scan -o json`).', response: { 200: anyObject, ...notReady } } }, async (_req, reply) => {
     const json = agent.reportJson;
     if (!json) return reply.code(503).send({ error: 'no scan has finished yet' });
-    return reply.type('application/json; charset=utf-8').serializer((x: unknown) => x as string).send(json);
+    return reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(json);
   });
 
   app.get('/v1/findings', {
@@ -121,20 +148,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const r = withReport(reply);
     if (!r) return reply;
     const q = req.query as { code?: string; severity?: string; namespace?: string };
-    const findings = r.findings.filter(
-      (f) => (!q.code || f.code === q.code) && (!q.severity || f.severity === q.severity) && (!q.namespace || f.containers.some((c) => c.namespace === q.namespace)),
-    );
-    return { node: r.node, generatedAt: r.generatedAt, findings };
+    const body = cached(`findings|${q.code ?? ''}|${q.severity ?? ''}|${q.namespace ?? ''}`, r, () => ({
+      node: r.node,
+      generatedAt: r.generatedAt,
+      findings: r.findings.filter(
+        (f) => (!q.code || f.code === q.code) && (!q.severity || f.severity === q.severity) && (!q.namespace || f.containers.some((c) => c.namespace === q.namespace)),
+      ),
+    }));
+    return reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(body);
   });
 
   app.get('/v1/images', { schema: listOf('images', anyObject, 'Images cached on the node.') }, async (_req, reply) => {
     const r = withReport(reply);
-    return r ? { node: r.node, generatedAt: r.generatedAt, images: r.images } : reply;
+    return r ? reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(cached('images', r, () => ({ node: r.node, generatedAt: r.generatedAt, images: r.images }))) : reply;
   });
 
   app.get('/v1/containers', { schema: listOf('containers', anyObject, 'Containers with what their pod asked for and the digest they run.') }, async (_req, reply) => {
     const r = withReport(reply);
-    return r ? { node: r.node, generatedAt: r.generatedAt, containers: r.containers } : reply;
+    return r ? reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(cached('containers', r, () => ({ node: r.node, generatedAt: r.generatedAt, containers: r.containers }))) : reply;
   });
 
   app.get('/v1/registries', {
@@ -148,8 +179,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.get('/metrics', { schema: { description: 'Prometheus metrics (text exposition format), served from the latest scan.' } as Doc }, async (_req, reply) => {
-    const body = await metrics.render();
-    return reply.type(metrics.contentType).send(body);
+    const now = Date.now();
+    if (!metricsText || now - metricsText.at >= METRICS_REUSE_MS || metricsText.report !== agent.report) {
+      metricsText = { body: await metrics.render(), at: now, report: agent.report };
+    }
+    return reply.type(metrics.contentType).send(metricsText.body);
   });
 
   app.get('/v1/codes', { schema: { description: 'The finding-code catalogue.', response: { 200: anyObject } } }, async () => FINDING_CODES);

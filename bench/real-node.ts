@@ -1,0 +1,1 @@
+export async function benchRealNode(): Promise<Record<string, number | string>> { throw new Error("todo"); }
