@@ -6,7 +6,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export async function benchAgentRss(cycles: number, images = 5_000, containers = 500, nodeOptions = ['--max-old-space-size=64']): Promise<Record<string, number | string>> {
+export async function benchAgentRss(cycles: number, images = 5_000, containers = 500, nodeOptions = ['--max-old-space-size=128', '--max-semi-space-size=2']): Promise<Record<string, number | string>> {
   const server = fork(fileURLToPath(new URL('./fake-cri-server.ts', import.meta.url)), [String(images), String(containers)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const endpoint = await new Promise<string>((resolve) => server.once('message', (m) => resolve(String(m))));
   try {
