@@ -1,9 +1,9 @@
 /**
- * A fake Kubernetes API on loopback: enough of it for tagdrift (pods by node, one
- * pod, /version), with fault switches. Not a conformance target: it serves what a
+ * A fake Kubernetes API on loopback: enough of it for tagdrift (pods by node or label,
+ * one pod, nodes, the pod proxy to agents, /version), with fault switches. Not a conformance target: it serves what a
  * real API server returns for these reads.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
 
 export interface FakePod {
@@ -15,6 +15,9 @@ export interface FakePod {
 export class FakeKubeApi {
   private server: Server | undefined;
   private readonly pods = new Map<string, FakePod>();
+  private readonly nodes = new Set<string>();
+  /** `namespace/pod:port` → the base URL the pod proxy forwards to (absent: the pod does not answer). */
+  private readonly proxies = new Map<string, string>();
   readonly requests: string[] = [];
   /** When set, every API request is answered with this HTTP status. */
   failWith: number | undefined;
@@ -26,6 +29,17 @@ export class FakeKubeApi {
 
   upsertPod(pod: FakePod): void {
     this.pods.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+  }
+
+  addNode(name: string): void {
+    this.nodes.add(name);
+  }
+
+  /** An agent pod on `node`; with `target` the pod proxy forwards `:port/proxy/…` there. */
+  addAgentPod(namespace: string, name: string, node: string, labels: Record<string, string>, port: number, target: string | undefined): void {
+    this.upsertPod({ metadata: { name, namespace, uid: `uid-${name}`, labels }, spec: { nodeName: node, containers: [{ name: 'agent', image: 'tagdrift', imagePullPolicy: 'IfNotPresent' }] }, status: { phase: 'Running' } });
+    if (target) this.proxies.set(`${namespace}/${name}:${port}`, target);
+    else this.proxies.delete(`${namespace}/${name}:${port}`);
   }
 
   deletePod(namespace: string, name: string): void {
@@ -83,9 +97,27 @@ users:
     if (url.pathname === '/version') return send(200, { major: '1', minor: '30', gitVersion: 'v1.30.0-testbed' });
     const list = (items: FakePod[]) =>
       send(200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1' }, items: items.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) });
+    const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/proxy(\/.*)$/.exec(url.pathname);
+    if (proxy) {
+      const target = this.proxies.get(`${proxy[1]}/${decodeURIComponent(proxy[2]!)}`);
+      // The API server answers 503 when it cannot reach the pod.
+      if (!target) return send(503, { kind: 'Status', code: 503, message: 'error trying to reach service: dial tcp: connect: connection refused' });
+      const up = request(`${target}${proxy[3]}${url.search}`, (r) => {
+        res.writeHead(r.statusCode ?? 502, { 'content-type': r.headers['content-type'] ?? 'application/json' });
+        r.pipe(res);
+      });
+      up.on('error', () => send(503, { kind: 'Status', code: 503, message: 'error trying to reach service' }));
+      up.end();
+      return;
+    }
+    if (url.pathname === '/api/v1/nodes') {
+      return send(200, { apiVersion: 'v1', kind: 'NodeList', items: [...this.nodes].map((n) => ({ metadata: { name: n } })) });
+    }
     const fieldSelector = url.searchParams.get('fieldSelector') ?? '';
     const byNode = /^spec\.nodeName=(.+)$/.exec(fieldSelector);
-    const filter = (p: FakePod) => !byNode || p.spec.nodeName === byNode[1];
+    const labelSelector = (url.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((kv) => kv.split('='));
+    const filter = (p: FakePod) =>
+      (!byNode || p.spec.nodeName === byNode[1]) && labelSelector.every(([k, v]) => p.metadata.labels?.[k!] === v);
     if (url.pathname === '/api/v1/pods') return list([...this.pods.values()].filter(filter));
     const nsList = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
     if (nsList) return list([...this.pods.values()].filter((p) => p.metadata.namespace === nsList[1] && filter(p)));

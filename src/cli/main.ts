@@ -4,6 +4,7 @@ import { helpText, loadOptions, OptionsError } from '../config/options.js';
 import { EXIT, runScan } from './scan.js';
 import { runRegistries } from './registries.js';
 import { runAgent } from './agent.js';
+import { runCluster } from './cluster.js';
 
 const USAGE = `tagdrift: finds containers whose image is no longer what their tag points to
 
@@ -11,6 +12,7 @@ Usage:
   tagdrift scan [options]         scan this node once and print the findings
   tagdrift registries [options]   how this node resolves tags (config.toml, hosts.toml), no runtime needed
   tagdrift agent [options]        run as the node agent: scan on an interval, serve the HTTP API and /metrics
+  tagdrift cluster [options]      every node's findings merged, and digest drift across nodes (also: kubectl tagdrift)
   tagdrift help [command]         show help
 
 Exit codes (scan): 0 scan ran, 1 findings at or above --fail-on, 2 bad usage, 3 the runtime could not be scanned.
@@ -21,16 +23,17 @@ async function main(argv: string[]): Promise<number> {
   const io = { stdout: process.stdout, isTTY: process.stdout.isTTY === true };
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     const which = rest[0];
-    process.stdout.write(which === 'scan' || which === 'registries' || which === 'agent' ? `Usage: tagdrift ${which} [options]\n\n${helpText(which)}\n` : USAGE);
+    process.stdout.write(which === 'scan' || which === 'registries' || which === 'agent' || which === 'cluster' ? `Usage: tagdrift ${which} [options]\n\n${helpText(which)}\n` : USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  if (command === 'scan' || command === 'registries' || command === 'agent') {
+  if (command === 'scan' || command === 'registries' || command === 'agent' || command === 'cluster') {
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`Usage: tagdrift ${command} [options]\n\n${helpText(command)}\n`);
       return EXIT.ok;
     }
     const options = loadOptions(command, rest, process.env);
     if (command === 'agent') return runAgent(options);
+    if (command === 'cluster') return runCluster(options, { ...io, stderr: process.stderr, isTTY: process.stdout.isTTY === true });
     return command === 'scan' ? runScan(options, io) : runRegistries(options, io);
   }
   process.stderr.write(`tagdrift: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

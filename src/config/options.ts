@@ -8,9 +8,9 @@ import { hostname } from 'node:os';
 import { DEFAULT_RUNTIME_ENDPOINT } from '../adapters/cri/endpoint.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../checks/types.js';
 
-export type Command = 'scan' | 'registries' | 'agent';
+export type Command = 'scan' | 'registries' | 'agent' | 'cluster';
 
-type Kind = 'string' | 'duration' | 'list' | { choices: readonly string[] };
+type Kind = 'string' | 'duration' | 'list' | 'int' | { choices: readonly string[] };
 
 export interface OptionSpec {
   readonly key: keyof Options;
@@ -31,7 +31,7 @@ export interface Options {
   readonly kubeconfig: string | undefined;
   readonly nodeName: string;
   readonly kubeTimeoutMs: number;
-  readonly output: 'table' | 'json' | 'auto';
+  readonly output: 'table' | 'wide' | 'json' | 'auto';
   readonly failOn: 'none' | 'warning' | 'critical';
   readonly mutableTags: readonly string[];
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -44,6 +44,12 @@ export interface Options {
   readonly registryCacheTtlMs: number;
   readonly listen: string;
   readonly intervalMs: number;
+  readonly namespace: string;
+  readonly selector: string;
+  readonly agentPort: number;
+  readonly endpoints: readonly string[] | undefined;
+  readonly concurrency: number;
+  readonly nodeTimeoutMs: number;
 }
 
 export const OPTION_TABLE: readonly OptionSpec[] = [
@@ -57,7 +63,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', kind: 'string', default: undefined,
-    defaultLabel: 'in-cluster config', help: 'kubeconfig used to read the pods of this node', commands: ['scan', 'agent'],
+    defaultLabel: 'in-cluster config', help: 'kubeconfig used to read the pods of this node', commands: ['scan', 'agent', 'cluster'],
   },
   {
     key: 'nodeName', flag: '--node-name', env: 'NODE_NAME', kind: 'string', default: undefined,
@@ -68,20 +74,20 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     default: '10s', help: 'deadline for the Kubernetes API pod list', commands: ['scan', 'agent'],
   },
   {
-    key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'json', 'auto'] },
-    default: 'auto', help: 'table for people, json for machines; auto = table on a terminal, else json', commands: ['scan', 'registries'],
+    key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'wide', 'json', 'auto'] },
+    default: 'auto', help: 'table for people (wide: with every container), json for machines; auto = table on a terminal, else json', commands: ['scan', 'registries', 'cluster'],
   },
   {
     key: 'failOn', flag: '--fail-on', env: 'TAGDRIFT_FAIL_ON', kind: { choices: ['none', 'warning', 'critical'] },
-    default: 'none', help: 'exit 1 when a finding of this severity or worse is reported', commands: ['scan', 'registries'],
+    default: 'none', help: 'exit 1 when a finding of this severity or worse is reported', commands: ['scan', 'registries', 'cluster'],
   },
   {
     key: 'mutableTags', flag: '--mutable-tags', env: 'TAGDRIFT_MUTABLE_TAGS', kind: 'list',
-    default: DEFAULT_MUTABLE_TAG_PATTERNS.join(','), help: 'comma-separated tag patterns treated as mutable (* = wildcard)', commands: ['scan', 'agent'],
+    default: DEFAULT_MUTABLE_TAG_PATTERNS.join(','), help: 'comma-separated tag patterns treated as mutable (* = wildcard)', commands: ['scan', 'agent', 'cluster'],
   },
   {
     key: 'logLevel', flag: '--log-level', env: 'TAGDRIFT_LOG_LEVEL', kind: { choices: ['error', 'warn', 'info', 'debug'] },
-    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan', 'registries', 'agent'],
+    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan', 'registries', 'agent', 'cluster'],
   },
   {
     key: 'hostRoot', flag: '--host-root', env: 'TAGDRIFT_HOST_ROOT', kind: 'string', default: '/',
@@ -119,7 +125,34 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',
     default: '5m', help: 'time between scans (each delay varies by ±10 % so agents do not scan in step)', commands: ['agent'],
   },
+  {
+    key: 'namespace', flag: '--namespace', env: 'TAGDRIFT_NAMESPACE', kind: 'string',
+    default: 'tagdrift', help: 'namespace of the agent pods', commands: ['cluster'],
+  },
+  {
+    key: 'selector', flag: '--selector', env: 'TAGDRIFT_SELECTOR', kind: 'string',
+    default: 'app.kubernetes.io/name=tagdrift,app.kubernetes.io/component=agent', help: 'label selector of the agent pods', commands: ['cluster'],
+  },
+  {
+    key: 'agentPort', flag: '--agent-port', env: 'TAGDRIFT_AGENT_PORT', kind: 'int',
+    default: '9420', help: "agents' HTTP port (reached through the API server's pod proxy)", commands: ['cluster'],
+  },
+  {
+    key: 'endpoints', flag: '--endpoints', env: 'TAGDRIFT_ENDPOINTS', kind: 'list', default: undefined,
+    defaultLabel: 'discover through the API', help: 'comma-separated agent URLs to ask directly instead (e.g. port-forwards)', commands: ['cluster'],
+  },
+  {
+    key: 'concurrency', flag: '--concurrency', env: 'TAGDRIFT_CONCURRENCY', kind: 'int',
+    default: '32', help: 'agents asked at the same time', commands: ['cluster'],
+  },
+  {
+    key: 'nodeTimeoutMs', flag: '--node-timeout', env: 'TAGDRIFT_NODE_TIMEOUT', kind: 'duration',
+    default: '5s', help: "deadline for one node's report", commands: ['cluster'],
+  },
 ];
+
+/** Short forms, as kubectl spells them. */
+const SHORT_FLAGS: Record<string, string> = { '-o': '--output', '-n': '--namespace', '-l': '--selector' };
 
 export class OptionsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -153,7 +186,7 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const spec = byFlag.get(flag === '-o' ? '--output' : flag);
+    const spec = byFlag.get(SHORT_FLAGS[flag] ?? flag);
     if (!spec) {
       problems.push(`unknown option ${JSON.stringify(flag)} for "${command}" (see tagdrift ${command} --help)`);
       continue;
@@ -175,6 +208,10 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
       const ms = parseDuration(value);
       if (ms === undefined || ms <= 0) problems.push(`${spec.flag}: ${JSON.stringify(value)} is not a duration like 500ms, 10s or 5m (${source})`);
       out[spec.key] = ms;
+    } else if (spec.kind === 'int') {
+      const n = /^\d{1,6}$/.test(value.trim()) ? Number(value) : NaN;
+      if (!(n > 0)) problems.push(`${spec.flag}: ${JSON.stringify(value)} is not a positive whole number (${source})`);
+      out[spec.key] = n;
     } else if (spec.kind === 'list') {
       out[spec.key] = value.split(',').map((s) => s.trim()).filter(Boolean);
     } else if (typeof spec.kind === 'object') {

@@ -38,6 +38,11 @@ export const FINDING_CODES = {
     title: 'A tag could not be verified at a registry endpoint (reported neither fresh nor stale)',
     anchor: 'check-failed',
   },
+  'digest-drift': {
+    severity: 'warning',
+    title: 'One image reference runs with different digests on different nodes or pods of one workload (cluster view)',
+    anchor: 'digest-drift',
+  },
   'running-superseded': {
     severity: 'warning',
     title: 'A running container is older than what its tag points to on this node',

@@ -1,0 +1,100 @@
+/**
+ * Minimal Kubernetes API access: @kubernetes/client-node loads the configuration
+ * (kubeconfig or in-cluster service account) and applies its credentials (tokens,
+ * client certificates, exec plugins); each GET is made with node's http(s) so it has a
+ * hard deadline that tears the socket down, and a size cap.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeErrorKind } from '../../domain/snapshot.js';
+import { SourceFailure } from '../../collect/ports.js';
+
+export interface KubeApi {
+  /** GET `path` (with query) and parse JSON; rejects with a classified SourceFailure naming `what`. */
+  getJson(path: string, query: Record<string, string>, opts: { timeoutMs: number; maxBytes: number; what: string }): Promise<unknown>;
+  /** The raw answer (status and body) of a GET, for proxied requests whose status carries meaning. */
+  get(path: string, opts: { timeoutMs: number; maxBytes: number }): Promise<{ status: number; body: Buffer }>;
+  readonly server: string;
+}
+
+/** Loads the configuration; `kubeconfig` undefined means in-cluster. */
+export async function loadKubeApi(kubeconfig: string | undefined): Promise<KubeApi | SourceFailure<KubeErrorKind>> {
+  if (!kubeconfig && !process.env['KUBERNETES_SERVICE_HOST']) {
+    return new SourceFailure('not-configured', 'no --kubeconfig given and not running in a cluster');
+  }
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  try {
+    if (kubeconfig) kc.loadFromFile(kubeconfig);
+    else kc.loadFromCluster();
+  } catch (e) {
+    return new SourceFailure('not-configured', `kubeconfig ${kubeconfig ?? '(in-cluster)'}: ${(e as Error).message}`);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) return new SourceFailure('not-configured', 'kubeconfig has no current cluster');
+  const base = cluster.server.replace(/\/+$/, '');
+  const request = async (path: string, query: Record<string, string>, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> => {
+    const url = new URL(base + path);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    const requestOptions: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+    try {
+      await kc.applyToHTTPSOptions(requestOptions);
+    } catch (e) {
+      throw new SourceFailure<KubeErrorKind>('unauthorized', `could not obtain credentials: ${(e as Error).message.slice(0, 200)}`);
+    }
+    return rawGet(url, requestOptions, timeoutMs, maxBytes);
+  };
+  return {
+    server: base,
+    async getJson(path, query, opts) {
+      const res = await request(path, query, opts.timeoutMs, opts.maxBytes);
+      if (res.status !== 200) throw classifyKubeError({ code: res.status }, opts.what);
+      try {
+        return JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw new SourceFailure<KubeErrorKind>('error', 'API server answered with invalid JSON');
+      }
+    },
+    get: (path, opts) => request(path, {}, opts.timeoutMs, opts.maxBytes),
+  };
+}
+
+function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> {
+  const mod = url.protocol === 'http:' ? http : https;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, { ...opts, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBytes) req.destroy(new SourceFailure<KubeErrorKind>('error', `answer larger than ${maxBytes} bytes`));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', (e) => reject(classifyKubeError(e)));
+    });
+    const deadline = setTimeout(
+      () => req.destroy(new SourceFailure<KubeErrorKind>('timeout', `no answer from the API server within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    req.on('close', () => clearTimeout(deadline));
+    req.on('timeout', () => req.destroy(new SourceFailure<KubeErrorKind>('timeout', `API server connection idle for ${timeoutMs} ms`)));
+    req.on('error', (e) => reject(classifyKubeError(e)));
+    req.end();
+  });
+}
+
+export function classifyKubeError(e: unknown, what = 'list pods'): SourceFailure<KubeErrorKind> {
+  if (e instanceof SourceFailure) return e as SourceFailure<KubeErrorKind>;
+  const err = e as { code?: unknown; message?: string };
+  const status = typeof err.code === 'number' ? err.code : undefined;
+  if (status === 401) return new SourceFailure('unauthorized', 'the API server rejected the credentials (401)');
+  if (status === 403) return new SourceFailure('forbidden', `not allowed to ${what} (403): check the RBAC in deploy/`);
+  if (status !== undefined) return new SourceFailure('error', `${what} failed with HTTP ${status}`);
+  const code = typeof err.code === 'string' ? err.code : '';
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|EAI_AGAIN|ENETUNREACH/.test(code)) {
+    return new SourceFailure('unreachable', `API server unreachable (${code})`);
+  }
+  if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) return new SourceFailure('error', `TLS error talking to the API server (${code})`);
+  return new SourceFailure('error', `${what} failed: ${(err.message ?? String(e)).slice(0, 200)}`);
+}

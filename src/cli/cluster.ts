@@ -1,0 +1,61 @@
+/**
+ * `tagdrift cluster` (also `kubectl tagdrift`): every node's report, merged. Agents are
+ * found through the Kubernetes API and asked through the API server's pod proxy, or
+ * asked directly with --endpoints.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { loadKubeApi } from '../adapters/kube/api.js';
+import { globToRegExp, isMutableTag } from '../checks/mutable-tag.js';
+import { discoverAgents, endpointTargets, fetchAll, type AgentTarget } from '../cluster/collect.js';
+import { mergeReports } from '../cluster/merge.js';
+import { SourceFailure } from '../collect/ports.js';
+import type { NodeResult } from '../domain/cluster-report.js';
+import { reachesSeverity } from '../domain/finding-codes.js';
+import type { Options } from '../config/options.js';
+import { renderCluster } from '../render/cluster.js';
+
+/** Exit codes: 0 ran, 1 findings at or above --fail-on, 2 bad usage, 3 no node's report could be read. */
+export const CLUSTER_EXIT = { ok: 0, findings: 1, usage: 2, noReports: 3 } as const;
+
+function defaultKubeconfig(given: string | undefined): string | undefined {
+  if (given) return given;
+  if (process.env['KUBERNETES_SERVICE_HOST']) return undefined;
+  const home = join(homedir(), '.kube', 'config');
+  return existsSync(home) ? home : undefined;
+}
+
+export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
+  let targets: AgentTarget[];
+  let missing: NodeResult[] = [];
+  if (options.endpoints && options.endpoints.length > 0) {
+    targets = endpointTargets(options.endpoints);
+  } else {
+    const api = await loadKubeApi(defaultKubeconfig(options.kubeconfig));
+    if (api instanceof SourceFailure) {
+      io.stderr.write(`tagdrift cluster: ${api.message} (or pass --endpoints)\n`);
+      return CLUSTER_EXIT.usage;
+    }
+    try {
+      const found = await discoverAgents(api, { namespace: options.namespace, selector: options.selector, port: options.agentPort, timeoutMs: options.nodeTimeoutMs * 2 });
+      targets = found.targets;
+      missing = found.missing;
+      for (const n of found.notes) io.stderr.write(`tagdrift cluster: ${n}\n`);
+    } catch (e) {
+      io.stderr.write(`tagdrift cluster: cannot list the agent pods: ${(e as Error).message}\n`);
+      return CLUSTER_EXIT.noReports;
+    }
+  }
+  const progress = io.isTTY && targets.length > 1
+    ? (done: number, total: number) => io.stderr.write(`\rasking agents: ${done}/${total}${done === total ? '\n' : ''}`)
+    : undefined;
+  const results = await fetchAll(targets, { concurrency: options.concurrency, timeoutMs: options.nodeTimeoutMs, ...(progress ? { onProgress: progress } : {}) });
+  const patterns = options.mutableTags.map(globToRegExp);
+  const report = mergeReports([...results, ...missing], new Date().toISOString(), (tag) => isMutableTag(tag, false, patterns));
+  const asJson = options.output === 'json' || (options.output === 'auto' && !io.isTTY);
+  io.stdout.write(asJson ? `${JSON.stringify(report, null, 2)}\n` : renderCluster(report, { color: io.isTTY, wide: options.output === 'wide' }));
+  if (report.summary.nodesOk === 0) return CLUSTER_EXIT.noReports;
+  const all = report.groups.flatMap((g) => g.findings);
+  return reachesSeverity(all, options.failOn) ? CLUSTER_EXIT.findings : CLUSTER_EXIT.ok;
+}

@@ -1,0 +1,144 @@
+/**
+ * Finds the agents and fetches each node's report, with bounded concurrency and a
+ * per-node timeout. Partial results are normal: an unreachable or unready agent, or a
+ * node without an agent, is a NodeResult with a status — never a failure of the run.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeApi } from '../adapters/kube/api.js';
+import { SourceFailure } from '../collect/ports.js';
+import type { NodeResult } from '../domain/cluster-report.js';
+import type { Report } from '../domain/report.js';
+
+export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+
+export interface AgentTarget {
+  /** Node name when known before fetching (API discovery); endpoints learn it from the report. */
+  readonly node: string | undefined;
+  readonly source: string;
+  fetch(timeoutMs: number): Promise<{ status: number; body: Buffer }>;
+}
+
+interface KPodLite {
+  metadata?: { name?: string; namespace?: string };
+  spec?: { nodeName?: string };
+  status?: { phase?: string; conditions?: { type?: string; status?: string }[] };
+}
+
+/** Agent pods by label selector, and the nodes that have none (when nodes may be listed). */
+export async function discoverAgents(
+  api: KubeApi,
+  opts: { namespace: string; selector: string; port: number; timeoutMs: number },
+): Promise<{ targets: AgentTarget[]; missing: NodeResult[]; notes: string[] }> {
+  const body = (await api.getJson(`/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/pods`, { labelSelector: opts.selector }, { timeoutMs: opts.timeoutMs, maxBytes: MAX_REPORT_BYTES, what: `list pods in namespace ${opts.namespace}` })) as { items?: KPodLite[] };
+  const pods = (body.items ?? []).filter((p) => p.metadata?.name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+  const targets: AgentTarget[] = pods.map((p) => {
+    const name = p.metadata!.name!;
+    const path = `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/pods/${encodeURIComponent(name)}:${opts.port}/proxy/v1/report`;
+    return {
+      node: p.spec?.nodeName ?? `(unscheduled ${name})`,
+      source: `pod ${opts.namespace}/${name} (API proxy)`,
+      fetch: (timeoutMs: number) => api.get(path, { timeoutMs, maxBytes: MAX_REPORT_BYTES }),
+    };
+  });
+  const notes: string[] = [];
+  const missing: NodeResult[] = [];
+  try {
+    const nodes = (await api.getJson('/api/v1/nodes', {}, { timeoutMs: opts.timeoutMs, maxBytes: MAX_REPORT_BYTES, what: 'list nodes' })) as { items?: { metadata?: { name?: string } }[] };
+    const covered = new Set(targets.map((t) => t.node));
+    for (const n of nodes.items ?? []) {
+      const name = n.metadata?.name;
+      if (name && !covered.has(name)) missing.push({ node: name, status: 'no-agent', source: `no pod matching ${opts.selector} in ${opts.namespace}`, durationMs: 0 });
+    }
+  } catch (e) {
+    notes.push(`nodes without an agent are not listed: ${(e as Error).message}`);
+  }
+  return { targets, missing, notes };
+}
+
+/** Agents reached directly (or through kubectl port-forward): `http://host:port` each. */
+export function endpointTargets(urls: readonly string[]): AgentTarget[] {
+  return urls.map((raw) => {
+    const base = raw.replace(/\/+$/, '');
+    const url = new URL(`${base}/v1/report`);
+    return { node: undefined, source: base, fetch: (timeoutMs: number) => directGet(url, timeoutMs) };
+  });
+}
+
+function directGet(url: URL, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.get(url, { headers: { accept: 'application/json' }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_REPORT_BYTES) req.destroy(new Error(`report larger than ${MAX_REPORT_BYTES} bytes`));
+        else chunks.push(c);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', reject);
+  });
+}
+
+function reason(e: unknown): string {
+  if (e instanceof SourceFailure) return e.message;
+  const err = e as NodeJS.ErrnoException;
+  return err.code ? `${err.code}` : (err.message ?? String(e)).slice(0, 200);
+}
+
+/** Fetches one target's report and classifies the outcome. */
+export async function fetchReport(t: AgentTarget, timeoutMs: number): Promise<NodeResult> {
+  const started = performance.now();
+  const done = (r: Omit<NodeResult, 'durationMs' | 'source'>): NodeResult => ({ ...r, source: t.source, durationMs: Math.round(performance.now() - started) });
+  const node = t.node ?? t.source;
+  let res: { status: number; body: Buffer };
+  try {
+    res = await t.fetch(timeoutMs);
+  } catch (e) {
+    return done({ node, status: 'unreachable', error: reason(e) });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(res.body.toString('utf8'));
+  } catch {
+    doc = undefined;
+  }
+  if (res.status === 503 && (doc as { error?: string } | undefined)?.error === 'no scan has finished yet') {
+    return done({ node, status: 'not-ready', error: 'the agent has not finished its first scan' });
+  }
+  if (res.status !== 200) {
+    const unreachable = res.status === 502 || res.status === 503 || res.status === 504;
+    return done({ node, status: unreachable ? 'unreachable' : 'error', error: `HTTP ${res.status}${unreachable ? ' from the proxy: the agent does not answer' : ''}` });
+  }
+  const report = doc as Report | undefined;
+  if (!report || report.schemaVersion !== 1 || typeof report.node !== 'string' || !Array.isArray(report.findings) || !Array.isArray(report.containers)) {
+    return done({ node, status: 'error', error: 'the answer is not a tagdrift report (schema version 1)' });
+  }
+  return done({ node: t.node ?? report.node, status: 'ok', report });
+}
+
+/** Fetches every target, at most `concurrency` at a time; `onProgress` after each. */
+export async function fetchAll(
+  targets: readonly AgentTarget[],
+  opts: { concurrency: number; timeoutMs: number; onProgress?: (done: number, total: number) => void },
+): Promise<NodeResult[]> {
+  const results: NodeResult[] = new Array(targets.length);
+  let next = 0;
+  let finished = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(opts.concurrency, targets.length) }, async () => {
+      while (next < targets.length) {
+        const i = next++;
+        results[i] = await fetchReport(targets[i]!, opts.timeoutMs);
+        finished += 1;
+        opts.onProgress?.(finished, targets.length);
+      }
+    }),
+  );
+  return results;
+}
