@@ -33,14 +33,25 @@ const agent = pod.containers[0];
 
 describe('deploy/ (kustomize base)', () => {
   it('has every object the install needs', () => {
-    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'DaemonSet', 'Service', 'ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'PriorityClass']) {
+    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRoleBinding', 'DaemonSet', 'Service', 'ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'PriorityClass', 'Role']) {
       expect(find(kind), kind).toHaveLength(1);
     }
+    expect(find('ClusterRole')).toHaveLength(2);
     expect(find('Namespace')[0]!.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'baseline' });
   });
 
-  it('RBAC: get/list on pods and nothing else (no secrets, no writes)', () => {
-    const role = find('ClusterRole')[0]!;
+  it("the cluster command's roles: list pods and get pods/proxy in the namespace, list nodes; no bindings shipped", () => {
+    expect(find('Role')[0]!['rules']).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
+    ]);
+    expect(find('Role')[0]!.metadata.namespace).toBe('tagdrift');
+    expect(find('ClusterRole').find((r) => r.metadata.name === 'tagdrift-node-lister')!['rules']).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]);
+    expect(find('RoleBinding')).toEqual([]);
+  });
+
+  it('RBAC: the agent may get/list pods and nothing else (no secrets, no writes)', () => {
+    const role = find('ClusterRole').find((r) => r.metadata.name === 'tagdrift-read-pods')!;
     expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
     const binding = find('ClusterRoleBinding')[0]!;
     expect(binding['subjects']).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'tagdrift' }]);
