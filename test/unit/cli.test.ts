@@ -80,7 +80,7 @@ describe('tagdrift scan (fake runtime)', () => {
   it('bad usage exits 2 and names the problem', async () => {
     const res = await runCli(['scan', '--output', 'yaml']);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('--output: "yaml" is not one of table, json, auto');
+    expect(res.stderr).toContain('--output: "yaml" is not one of table, wide, json, auto');
   });
 
   it('an unreachable runtime exits 3 with a runtime-unavailable report', async () => {
