@@ -4,14 +4,12 @@
  * (a container may run one platform of it) and the registry image's build metadata,
  * both only when the answer is a digest the node does not have.
  */
-import type { TagAnswer, TagResolved } from '../domain/registry-truth.js';
+import { INDEX_MEDIA_TYPES, type TagAnswer, type TagResolved } from '../domain/registry-truth.js';
 import type { TagCheckPlan } from '../analyze/tag-plan.js';
 import type { RegistryLookup } from './ports.js';
 
 /** At most this many registry build-metadata lookups per scan. */
 export const MAX_REGISTRY_META = 32;
-
-const INDEX_TYPES = new Set(['application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.oci.image.index.v1+json']);
 
 export async function collectRegistryTruth(plans: readonly TagCheckPlan[], lookup: RegistryLookup): Promise<TagAnswer[]> {
   let metaBudget = MAX_REGISTRY_META;
@@ -40,7 +38,7 @@ async function explain(
   withMeta: boolean,
 ): Promise<TagResolved> {
   let out = result;
-  if (!out.children && out.mediaType && INDEX_TYPES.has(out.mediaType)) {
+  if (!out.children && out.mediaType && INDEX_MEDIA_TYPES.has(out.mediaType)) {
     const children = await lookup.listChildren(endpoint, target.registry, target.repository, out.digest);
     if (children) out = { ...out, children };
   }

@@ -19,6 +19,12 @@ export const REGISTRY_ERROR_KINDS: readonly RegistryErrorKind[] = [
   'auth', 'not-found', 'rate-limited', 'unreachable', 'server-error', 'invalid-response',
 ];
 
+/** Media types of a multi-platform index (Docker manifest list, OCI index). */
+export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+]);
+
 export type EndpointRole = 'upstream' | 'mirror';
 
 export interface TagResolved {

@@ -2,6 +2,7 @@
  * Pure mapping from CRI messages (as @grpc/proto-loader decodes them: camelCase,
  * enums as strings, int64 as strings) to domain records.
  */
+import { buildMetaFromConfig } from '../../domain/build-meta.js';
 import type { ContainerRecord, ContainerState, ImageBuildMeta, ImageRecord, RuntimeInfo } from '../../domain/snapshot.js';
 
 export interface CriImageSpec {
@@ -88,19 +89,9 @@ export function mapContainer(c: CriContainer): ContainerRecord {
   };
 }
 
-const META_LABELS: Record<string, keyof ImageBuildMeta> = {
-  'org.opencontainers.image.version': 'version',
-  'org.opencontainers.image.revision': 'revision',
-  'org.opencontainers.image.created': 'created',
-  'org.opencontainers.image.source': 'source',
-};
-
-const MAX_META_VALUE = 200;
-
 /**
  * Reduces `ImageStatus(verbose).info["info"]` (JSON `{imageSpec: <OCI image config>}`)
- * to build metadata. The config also carries `Env`, which may hold secrets: only the
- * four OCI labels and `created` are read, and nothing else is kept.
+ * to build metadata (domain/build-meta.ts: only four OCI labels and `created` are kept).
  */
 export function buildMetaFromInfo(info: Record<string, string> | undefined): ImageBuildMeta | undefined {
   const raw = info?.['info'];
@@ -111,16 +102,5 @@ export function buildMetaFromInfo(info: Record<string, string> | undefined): Ima
   } catch {
     return undefined;
   }
-  const spec = (parsed as { imageSpec?: { created?: unknown; config?: { Labels?: unknown } } } | null)?.imageSpec;
-  if (!spec || typeof spec !== 'object') return undefined;
-  const out: Record<string, string> = {};
-  const labels = spec.config?.Labels;
-  if (labels && typeof labels === 'object') {
-    for (const [label, key] of Object.entries(META_LABELS)) {
-      const value = (labels as Record<string, unknown>)[label];
-      if (typeof value === 'string' && value.length > 0) out[key] = value.slice(0, MAX_META_VALUE);
-    }
-  }
-  if (!out['created'] && typeof spec.created === 'string') out['created'] = spec.created.slice(0, MAX_META_VALUE);
-  return out as ImageBuildMeta;
+  return buildMetaFromConfig((parsed as { imageSpec?: unknown } | null)?.imageSpec);
 }

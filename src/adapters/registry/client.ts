@@ -16,22 +16,14 @@ import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
 import type { RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
 import { AgentPool, httpRequest, safeUrl, TransportError, type HttpResponse, type TlsSettings } from './http.js';
-import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Challenge, type Credential } from './auth.js';
+import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Credential } from './auth.js';
+import { Authorizer } from './authorizer.js';
+import { DIGEST_RE, errorCode, isIndex, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type ManifestDoc } from './manifest.js';
+import { buildMetaFromConfig } from '../../domain/build-meta.js';
 
-export const MANIFEST_ACCEPT = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  '*/*',
-].join(', ');
+export { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from './manifest.js';
 
-const INDEX_TYPES = new Set(['application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.oci.image.index.v1+json']);
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-const MAX_TOKEN_BYTES = 64 * 1024;
-const MAX_ERROR_BODY = 16 * 1024;
 const MAX_REDIRECTS = 5;
 
 export interface RegistryEndpoint {
@@ -108,40 +100,6 @@ function header(res: HttpResponse, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The registry's own error code (`MANIFEST_UNKNOWN`) from an error body: no free text. */
-function errorCode(body: Buffer): string {
-  try {
-    const doc = JSON.parse(body.subarray(0, MAX_ERROR_BODY).toString('utf8')) as { errors?: { code?: unknown }[] };
-    const code = doc.errors?.[0]?.code;
-    return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? ` ${code}` : '';
-  } catch {
-    return '';
-  }
-}
-
-interface ManifestDoc {
-  mediaType?: string;
-  schemaVersion?: number;
-  manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[];
-  config?: { digest?: string };
-}
-
-function parseManifest(body: Buffer): ManifestDoc | undefined {
-  try {
-    const doc = JSON.parse(body.toString('utf8')) as unknown;
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return undefined;
-    const m = doc as ManifestDoc;
-    if (typeof m.schemaVersion !== 'number' && typeof m.mediaType !== 'string') return undefined;
-    return m;
-  } catch {
-    return undefined;
-  }
-}
-
-function isIndex(mediaType: string | undefined, doc?: ManifestDoc): boolean {
-  return (mediaType !== undefined && INDEX_TYPES.has(mediaType)) || Array.isArray(doc?.manifests);
-}
-
 export class RegistryClient {
   private readonly agents = new AgentPool();
   private readonly global: Semaphore;
@@ -149,8 +107,7 @@ export class RegistryClient {
   private readonly backoff = new Map<string, { until: number; failures: number; kind: RegistryErrorKind }>();
   private readonly cache = new Map<string, { expires: number; value: TagResolved | Fail }>();
   private readonly inflight = new Map<string, Promise<TagResolved | Fail>>();
-  private readonly tokens = new Map<string, { token: string; expires: number }>();
-  private readonly challenges = new Map<string, Challenge>();
+  private readonly authorizer: Authorizer;
   private readonly requestCounts = new Map<string, number>();
   private readonly rateLimit = new Map<string, number>();
   private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest'>> & Pick<RegistryClientOptions, 'onRequest'>;
@@ -169,6 +126,7 @@ export class RegistryClient {
       onRequest: options.onRequest,
     };
     this.global = new Semaphore(this.o.concurrency);
+    this.authorizer = new Authorizer(this.agents, this.o.now, this.o.connectTimeoutMs, this.o.timeoutMs, (h, m, c) => this.count(h, m, c));
     this.credentials = options.credentials ?? new Map();
   }
 
@@ -223,19 +181,7 @@ export class RegistryClient {
       if (!configDigest || !DIGEST_RE.test(configDigest)) return undefined;
       const res = await this.exchange(endpoint, registry, repository, 'GET', `blobs/${configDigest}`, { accept: '*/*' }, MAX_CONFIG_BYTES);
       if ('kind' in res || res.status !== 200) return undefined;
-      const cfg = JSON.parse(res.body.toString('utf8')) as { created?: unknown; config?: { Labels?: Record<string, unknown> } };
-      const labels = cfg.config?.Labels ?? {};
-      const s = (v: unknown): string | undefined => (typeof v === 'string' && v.length <= 256 ? v : undefined);
-      const meta: Record<string, string> = {};
-      const version = s(labels['org.opencontainers.image.version']);
-      const revision = s(labels['org.opencontainers.image.revision']);
-      const source = s(labels['org.opencontainers.image.source']);
-      const created = s(labels['org.opencontainers.image.created']) ?? s(cfg.created);
-      if (version) meta['version'] = version;
-      if (revision) meta['revision'] = revision;
-      if (created) meta['created'] = created;
-      if (source) meta['source'] = source;
-      return meta as ImageBuildMeta;
+      return buildMetaFromConfig(JSON.parse(res.body.toString('utf8')));
     } catch {
       return undefined;
     }
@@ -359,15 +305,15 @@ export class RegistryClient {
       }
       const cred = this.credentialFor(host, registry);
       const scope = `repository:${repository}:pull`;
-      let authz = await this.authorizationFor(host, scope, cred, endpoint, false);
+      let authz = await this.authorizer.authorizationFor(host, scope, cred, endpoint.tls, false);
       if (authz && 'kind' in authz) return authz;
       let res = await this.send(endpoint, method, base, extra.accept, authz?.value, maxBody);
       if ('kind' in res) return res;
       if (res.status === 401) {
         const challenge = parseChallenge(header(res, 'www-authenticate'));
         if (!challenge) return fail('auth', `${host}: HTTP 401 with a missing or malformed WWW-Authenticate challenge`);
-        this.challenges.set(host, challenge);
-        authz = await this.authorizationFor(host, scope, cred, endpoint, true);
+        this.authorizer.remember(host, challenge);
+        authz = await this.authorizer.authorizationFor(host, scope, cred, endpoint.tls, true);
         if (!authz) return fail('auth', `${host}: HTTP 401 and no credentials for ${registry}`);
         if ('kind' in authz) return authz;
         res = await this.send(endpoint, method, base, extra.accept, authz.value, maxBody);
@@ -420,50 +366,5 @@ export class RegistryClient {
       return res;
     }
     return fail('invalid-response', `${url.host}: more than ${MAX_REDIRECTS} redirects from ${safeUrl(url)}`);
-  }
-
-  /** The Authorization header for `host` and `scope`, fetching a token when a Bearer challenge is known. */
-  private async authorizationFor(host: string, scope: string, cred: Credential | undefined, endpoint: RegistryEndpoint, afterChallenge: boolean): Promise<{ value: string } | Fail | undefined> {
-    const challenge = this.challenges.get(host);
-    if (!challenge) return undefined;
-    if (challenge.scheme === 'basic') {
-      if (!cred?.username || !cred.password) return afterChallenge ? fail('auth', `${host}: asks for basic auth and no credentials are configured`) : undefined;
-      return { value: `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}` };
-    }
-    if (cred?.registryToken) return { value: `Bearer ${cred.registryToken}` };
-    const key = `${challenge.realm}|${challenge.service ?? ''}|${scope}|${cred?.username ?? ''}`;
-    const cached = this.tokens.get(key);
-    if (cached && cached.expires > this.o.now()) return { value: `Bearer ${cached.token}` };
-    const realm = new URL(challenge.realm!);
-    if (challenge.service !== undefined) realm.searchParams.set('service', challenge.service);
-    realm.searchParams.set('scope', scope);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (cred?.username && cred.password) headers['authorization'] = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
-    let res: HttpResponse;
-    try {
-      res = await httpRequest(
-        { method: 'GET', url: realm, headers, ...(realm.host === host && endpoint.tls ? { tls: endpoint.tls } : {}), connectTimeoutMs: this.o.connectTimeoutMs, totalTimeoutMs: this.o.timeoutMs, maxBodyBytes: MAX_TOKEN_BYTES },
-        this.agents,
-      );
-    } catch (e) {
-      const kind = e instanceof TransportError ? e.kind : 'error';
-      this.count(realm.host, 'GET', kind);
-      return fail(kind === 'too-large' ? 'invalid-response' : 'unreachable', `token service ${realm.host}: ${kind}`);
-    }
-    this.count(realm.host, 'GET', String(res.status));
-    if (res.status === 401 || res.status === 403) return fail('auth', `token service ${realm.host}: HTTP ${res.status} (credentials refused)`);
-    if (res.status !== 200) return fail(res.status === 429 ? 'rate-limited' : 'auth', `token service ${realm.host}: HTTP ${res.status}`);
-    let token: string | undefined;
-    let expiresIn = 60;
-    try {
-      const doc = JSON.parse(res.body.toString('utf8')) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
-      token = typeof doc.token === 'string' ? doc.token : typeof doc.access_token === 'string' ? doc.access_token : undefined;
-      if (typeof doc.expires_in === 'number' && doc.expires_in > 0) expiresIn = doc.expires_in;
-    } catch {
-      token = undefined;
-    }
-    if (!token || token.length > 16_384 || /[\r\n]/.test(token)) return fail('invalid-response', `token service ${realm.host}: no usable token in the answer`);
-    this.tokens.set(key, { token, expires: this.o.now() + Math.max(0, expiresIn - 10) * 1000 });
-    return { value: `Bearer ${token}` };
   }
 }
