@@ -18,6 +18,7 @@ import type { RegistryErrorKind, TagResolved, TagUnverified } from '../../domain
 import { AgentPool, httpRequest, safeUrl, TransportError, type HttpResponse, type TlsSettings } from './http.js';
 import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Credential } from './auth.js';
 import { Authorizer } from './authorizer.js';
+import { HostGate } from './host-gate.js';
 import { DIGEST_RE, errorCode, isIndex, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type ManifestDoc } from './manifest.js';
 import { buildMetaFromConfig } from '../../domain/build-meta.js';
 
@@ -64,24 +65,6 @@ function fail(kind: RegistryErrorKind, message: string): Fail {
   return { ok: false, kind, message };
 }
 
-class Semaphore {
-  private active = 0;
-  private readonly waiters: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active += 1;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.active -= 1;
-  }
-}
-
 /** Base URL of the API: `<url>/v2` unless the planned URL already carries a path. */
 export function apiRoot(endpointUrl: string): string {
   const u = new URL(endpointUrl);
@@ -102,9 +85,7 @@ function header(res: HttpResponse, name: string): string | undefined {
 
 export class RegistryClient {
   private readonly agents = new AgentPool();
-  private readonly global: Semaphore;
-  private readonly hosts = new Map<string, Semaphore>();
-  private readonly backoff = new Map<string, { until: number; failures: number; kind: RegistryErrorKind }>();
+  private readonly gate: HostGate;
   private readonly cache = new Map<string, { expires: number; value: TagResolved | Fail }>();
   private readonly inflight = new Map<string, Promise<TagResolved | Fail>>();
   private readonly authorizer: Authorizer;
@@ -125,7 +106,7 @@ export class RegistryClient {
       platform: options.platform ?? { os: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch },
       onRequest: options.onRequest,
     };
-    this.global = new Semaphore(this.o.concurrency);
+    this.gate = new HostGate(this.o.concurrency, this.o.perHostConcurrency, this.o.maxBackoffSeconds, this.o.now);
     this.authorizer = new Authorizer(this.agents, this.o.now, this.o.connectTimeoutMs, this.o.timeoutMs, (h, m, c) => this.count(h, m, c));
     this.credentials = options.credentials ?? new Map();
   }
@@ -248,22 +229,6 @@ export class RegistryClient {
     return fail('invalid-response', `${where}: unexpected HTTP ${s}`);
   }
 
-  private hostSemaphore(host: string): Semaphore {
-    let s = this.hosts.get(host);
-    if (!s) {
-      s = new Semaphore(this.o.perHostConcurrency);
-      this.hosts.set(host, s);
-    }
-    return s;
-  }
-
-  private noteFailure(host: string, kind: RegistryErrorKind, retryAfterSeconds: number | undefined): void {
-    const prev = this.backoff.get(host);
-    const failures = (prev?.failures ?? 0) + 1;
-    const seconds = retryAfterSeconds ?? Math.min(5 * 2 ** (failures - 1), this.o.maxBackoffSeconds);
-    this.backoff.set(host, { until: this.o.now() + seconds * 1000, failures, kind });
-  }
-
   private count(host: string, method: string, code: string): void {
     const key = `${host}|${method}|${code}`;
     this.requestCounts.set(key, (this.requestCounts.get(key) ?? 0) + 1);
@@ -291,18 +256,11 @@ export class RegistryClient {
     const base = new URL(`${apiRoot(endpoint.url)}/${repository}/${path}`);
     if (needsNamespace(base.host, registry)) base.searchParams.set('ns', registry);
     const host = base.host;
-    const gate = this.backoff.get(host);
-    if (gate && gate.until > this.o.now()) {
-      return fail(gate.kind, `${host}: not asked: backing off after ${gate.kind} until ${new Date(gate.until).toISOString()}`);
-    }
-    const hostSem = this.hostSemaphore(host);
-    await hostSem.acquire();
-    await this.global.acquire();
-    try {
-      const again = this.backoff.get(host);
-      if (again && again.until > this.o.now()) {
-        return fail(again.kind, `${host}: not asked: backing off after ${again.kind} until ${new Date(again.until).toISOString()}`);
-      }
+    const closed = this.gate.closed(host);
+    if (closed) return closed;
+    return this.gate.run(host, async () => {
+      const again = this.gate.closed(host);
+      if (again) return again;
       const cred = this.credentialFor(host, registry);
       const scope = `repository:${repository}:pull`;
       let authz = await this.authorizer.authorizationFor(host, scope, cred, endpoint.tls, false);
@@ -323,13 +281,10 @@ export class RegistryClient {
       if (remaining !== undefined) this.rateLimit.set(host, remaining);
       if (res.status === 429 || res.status >= 500) {
         const retryAfter = parseRetryAfter(header(res, 'retry-after'), new Date(this.o.now()), this.o.maxBackoffSeconds);
-        this.noteFailure(host, res.status === 429 ? 'rate-limited' : 'server-error', retryAfter);
-      } else this.backoff.delete(host);
+        this.gate.failed(host, res.status === 429 ? 'rate-limited' : 'server-error', retryAfter);
+      } else this.gate.succeeded(host);
       return res;
-    } finally {
-      this.global.release();
-      hostSem.release();
-    }
+    });
   }
 
   /** Sends one request, following redirects (credentials dropped when the host changes). */
@@ -349,7 +304,7 @@ export class RegistryClient {
         const t = e instanceof TransportError ? e : new TransportError('error', 'request failed');
         this.count(current.host, method, t.kind);
         if (t.kind === 'too-large') return fail('invalid-response', `${current.host}: ${t.message}`);
-        this.noteFailure(url.host, 'unreachable', undefined);
+        this.gate.failed(url.host, 'unreachable', undefined);
         return fail('unreachable', `${current.host}: ${t.message}`);
       }
       this.count(current.host, method, String(res.status));
