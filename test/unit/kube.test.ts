@@ -137,3 +137,34 @@ describe('the Kubernetes pod source', () => {
     }
   });
 });
+
+describe('in-cluster access without the client library', () => {
+  it('sends the service account token (re-read per request) and lists the node pods', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const http = (await import('node:http')).default;
+    const { inClusterApi } = await import('../../src/adapters/kube/api.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tagdrift-sa-'));
+    writeFileSync(join(dir, 'token'), 'token-one\n');
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.headers.authorization} ${req.url}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"items":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = String((server.address() as { port: number }).port);
+      const api = inClusterApi({ host: '127.0.0.1', port, dir, scheme: 'http' });
+      if (!('getJson' in api)) throw new Error(api.message);
+      await api.getJson('/api/v1/pods', { fieldSelector: 'spec.nodeName=n1' }, { timeoutMs: 2000, maxBytes: 1e6, what: 'list pods' });
+      writeFileSync(join(dir, 'token'), 'token-two\n'); // a rotated bound token
+      await api.getJson('/api/v1/pods', {}, { timeoutMs: 2000, maxBytes: 1e6, what: 'list pods' });
+      expect(seen).toEqual(['Bearer token-one /api/v1/pods?fieldSelector=spec.nodeName%3Dn1', 'Bearer token-two /api/v1/pods']);
+      expect(inClusterApi({ host: '10.0.0.1', port: '443', dir: join(dir, 'missing') })).toMatchObject({ kind: 'not-configured' });
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,6 +4,9 @@
  * client certificates, exec plugins); each GET is made with node's http(s) so it has a
  * hard deadline that tears the socket down, and a size cap.
  */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeErrorKind } from '../../domain/snapshot.js';
@@ -17,28 +20,57 @@ export interface KubeApi {
   readonly server: string;
 }
 
-/** Loads the configuration; `kubeconfig` undefined means in-cluster. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * Loads the configuration; `kubeconfig` undefined means in-cluster. In a cluster the
+ * service account is read directly (token re-read for every request, as bound tokens
+ * rotate): @kubernetes/client-node costs about 73 MiB of RSS, which the DaemonSet
+ * does not need. A kubeconfig (any credential kind) goes through the library.
+ */
 export async function loadKubeApi(kubeconfig: string | undefined): Promise<KubeApi | SourceFailure<KubeErrorKind>> {
-  if (!kubeconfig && !process.env['KUBERNETES_SERVICE_HOST']) {
-    return new SourceFailure('not-configured', 'no --kubeconfig given and not running in a cluster');
+  if (!kubeconfig) {
+    const host = process.env['KUBERNETES_SERVICE_HOST'];
+    if (!host) return new SourceFailure('not-configured', 'no --kubeconfig given and not running in a cluster');
+    return inClusterApi({ host, port: process.env['KUBERNETES_SERVICE_PORT'] ?? '443', dir: SERVICE_ACCOUNT_DIR });
   }
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
-    if (kubeconfig) kc.loadFromFile(kubeconfig);
-    else kc.loadFromCluster();
+    kc.loadFromFile(kubeconfig);
   } catch (e) {
-    return new SourceFailure('not-configured', `kubeconfig ${kubeconfig ?? '(in-cluster)'}: ${(e as Error).message}`);
+    return new SourceFailure('not-configured', `kubeconfig ${kubeconfig}: ${(e as Error).message}`);
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) return new SourceFailure('not-configured', 'kubeconfig has no current cluster');
-  const base = cluster.server.replace(/\/+$/, '');
+  return apiOver(cluster.server.replace(/\/+$/, ''), async (o) => {
+    await kc.applyToHTTPSOptions(o);
+  });
+}
+
+/** The API from inside a pod: `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`, the service account's CA and token. */
+export function inClusterApi(opts: { host: string; port: string; dir: string; scheme?: 'https' | 'http' }): KubeApi | SourceFailure<KubeErrorKind> {
+  let ca: Buffer | undefined;
+  try {
+    ca = readFileSync(join(opts.dir, 'ca.crt'));
+  } catch {
+    if ((opts.scheme ?? 'https') === 'https') return new SourceFailure('not-configured', `in-cluster: no CA at ${join(opts.dir, 'ca.crt')}`);
+  }
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return apiOver(`${opts.scheme ?? 'https'}://${host}:${opts.port}`, async (o) => {
+    const token = (await readFile(join(opts.dir, 'token'), 'utf8')).trim();
+    o.headers = { ...(o.headers as Record<string, string>), authorization: `Bearer ${token}` };
+    if (ca) o.ca = ca;
+  });
+}
+
+function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<void>): KubeApi {
   const request = async (path: string, query: Record<string, string>, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> => {
     const url = new URL(base + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const requestOptions: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
     try {
-      await kc.applyToHTTPSOptions(requestOptions);
+      await authorize(requestOptions);
     } catch (e) {
       throw new SourceFailure<KubeErrorKind>('unauthorized', `could not obtain credentials: ${(e as Error).message.slice(0, 200)}`);
     }
