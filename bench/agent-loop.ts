@@ -3,6 +3,7 @@
  * TypeScript loader in the process): the agent, its metrics and HTTP app scanning a
  * CRI endpoint back to back. Reports RSS samples to the parent over IPC.
  */
+import { readdirSync } from 'node:fs';
 import { createCriClient } from '../src/adapters/cri/client.js';
 import { Agent } from '../src/agent/agent.js';
 import { SourceFailure } from '../src/collect/ports.js';
@@ -22,7 +23,8 @@ const agent = new Agent(
 );
 agent.onScan((r, ms, ok) => metrics.updateFromScan(r, ms, ok));
 const app = await buildApp({ agent, metrics, version: 'bench' });
-const samples: { cycle: number; rss: number; heap: number }[] = [];
+const samples: { cycle: number; rss: number; heap: number; fds: number }[] = [];
+const fds = (): number => readdirSync('/proc/self/fd').length;
 const started = performance.now();
 const every = Math.max(1, Math.floor(cycles / 20));
 for (let i = 1; i <= cycles; i++) {
@@ -33,7 +35,7 @@ for (let i = 1; i <= cycles; i++) {
   }
   if (i === Math.min(100, cycles) || i % every === 0) {
     const m = process.memoryUsage();
-    samples.push({ cycle: i, rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20 });
+    samples.push({ cycle: i, rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20, fds: fds() });
   }
 }
 process.send?.({ samples, meanCycleMs: (performance.now() - started) / cycles, ok: agent.report?.images.length });

@@ -11,7 +11,7 @@ export async function benchAgentRss(cycles: number, images = 5_000, containers =
   const endpoint = await new Promise<string>((resolve) => server.once('message', (m) => resolve(String(m))));
   try {
     const loop = fork(fileURLToPath(new URL('../dist/bench/agent-loop.js', import.meta.url)), [endpoint, String(cycles)], { execArgv: nodeOptions, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const result = await new Promise<{ samples: { cycle: number; rss: number; heap: number }[]; meanCycleMs: number; ok: number }>((resolve, reject) => {
+    const result = await new Promise<{ samples: { cycle: number; rss: number; heap: number; fds: number }[]; meanCycleMs: number; ok: number }>((resolve, reject) => {
       loop.once('message', (m) => resolve(m as never));
       loop.once('exit', (code) => reject(new Error(`agent loop exited ${code}`)));
     });
@@ -29,6 +29,7 @@ export async function benchAgentRss(cycles: number, images = 5_000, containers =
       'RSS max (MiB)': Math.max(...s.map((x) => x.rss)).toFixed(1),
       'growth after-100 → end (%)': (((end - steady) / steady) * 100).toFixed(1),
       'heap used at end (MiB)': s[s.length - 1]!.heap.toFixed(1),
+      'open fds after 100 cycles → end': `${s[0]!.fds} → ${s[s.length - 1]!.fds}`,
       'mean cycle ms': Math.round(result.meanCycleMs),
       samples: s.map((x) => `${x.cycle}:${x.rss.toFixed(0)}`).join(' '),
     };
