@@ -8,6 +8,7 @@ import { scanNode, type CollectDeps, type CollectOptions } from '../collect/coll
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
 import type { Logger } from '../log.js';
+import { resetImageRefCache } from '../domain/image-ref.js';
 
 export interface AgentStatus {
   readonly scans: number;
@@ -66,8 +67,9 @@ export class Agent {
     return this.current;
   }
 
-  /** The latest report as JSON, serialised once per scan. */
+  /** The latest report as JSON, serialised on first use and kept until the next scan. */
   get reportJson(): string | undefined {
+    if (this.serialized === undefined && this.current) this.serialized = JSON.stringify(this.current);
     return this.serialized;
   }
 
@@ -166,7 +168,8 @@ export class Agent {
       const ok = runtimeOk(report);
       this.scanFinishedAt = performance.now();
       this.current = report;
-      this.serialized = JSON.stringify(report);
+      this.serialized = undefined;
+      resetImageRefCache();
       this.s.lastDurationMs = durationMs;
       if (ok) {
         this.s.lastSuccessAt = report.generatedAt;

@@ -50,7 +50,7 @@ export function checkMutableTag(ctx: CheckContext): Finding[] {
       containers: views.map(containerRef),
       evidence: { tag: ref.tag, implicitTag: ref.implicitTag, pullPolicy: policies, runningDigest: first.runningDigest },
       remediation:
-        `Deploy by digest (${refName(ref)}@${first.runningDigest ?? 'sha256:…'}) or publish each build under a unique, ` +
+        `Deploy by digest (${refName(ref)}@${first.runningDigest ?? 'sha256:...'}) or publish each build under a unique, ` +
         `never-reused tag; if a moving tag is unavoidable, set imagePullPolicy: Always.`,
     } satisfies Finding;
   });

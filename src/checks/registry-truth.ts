@@ -80,7 +80,7 @@ export function checkMirrorStale(ctx: CheckContext): Finding[] {
       },
       remediation:
         `Refresh the mirror's copy of ${key} (or lower its cache TTL for tags).\n` +
-        `Lasting fix: a caching mirror should serve blobs and digests only — drop "resolve" from its capabilities${source ? ` in ${source.split(' ')[0]}` : ''} so tags resolve upstream.`,
+        `Lasting fix: a caching mirror should serve blobs and digests only; drop "resolve" from its capabilities${source ? ` in ${source.split(' ')[0]}` : ''} so tags resolve upstream.`,
     });
   }
   return out;
@@ -104,7 +104,7 @@ export function checkFailed(ctx: CheckContext): Finding[] {
       out.push({
         code: 'check-failed',
         severity: 'info',
-        message: `${key} could not be verified at ${a.endpoint} (${a.role}): ${a.result.kind} — ${a.result.message}. It is reported neither fresh nor stale.`,
+        message: `${key} could not be verified at ${a.endpoint} (${a.role}): ${a.result.kind}: ${a.result.message}. It is reported neither fresh nor stale.`,
         image: key,
         containers: views.map(containerRef),
         evidence: { endpoint: a.endpoint, role: a.role, reason: a.result.kind, detail: a.result.message },

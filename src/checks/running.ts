@@ -111,7 +111,7 @@ function stale(ctx: CheckContext, group: Hit[]): Finding {
   const rest = views.filter((v) => !canPin(v));
   const needsAlways = [...policies].some((p) => p !== 'Always');
   for (const cmd of restartCommands(rest)) {
-    fixes.push(needsAlways ? `${cmd}   # after setting imagePullPolicy: Always — IfNotPresent keeps the old image` : cmd);
+    fixes.push(needsAlways ? `${cmd}   # after setting imagePullPolicy: Always (IfNotPresent keeps the old image)` : cmd);
   }
   let lasting = LASTING;
   if (mirrorOld) lasting += ` A caching mirror must not answer tags: drop "resolve" from its capabilities (or refresh its cache), else every re-pull gets ${shortDigest(viaMirror.digest)} again.`;

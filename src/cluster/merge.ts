@@ -111,7 +111,7 @@ function digestDrift(running: readonly Running[]): { f: ClusterFinding; workload
         containers: cs.map((c) => ({ node: c.node, namespace: c.namespace, pod: c.pod, container: c.container })),
         evidence: { digests: byDigest, workloads },
         remediation:
-          'Pin the workload to one digest (kubectl set image … @sha256:…) or restart it with imagePullPolicy: Always so every node resolves the tag again.\n' +
+          'Pin the workload to one digest (kubectl set image ...@sha256:...) or restart it with imagePullPolicy: Always so every node resolves the tag again.\n' +
           'Lasting fix: unique tags (or digests) per build: a tag that moves makes each node run whatever it pulled last.',
       },
     });

@@ -49,7 +49,7 @@ export const DEFAULT_CONFIG_PATH_22 = '/etc/containerd/certs.d:/etc/docker/certs
 export interface EffectiveHostsConfig {
   /** Roots containerd reads hosts.toml from, in order; empty = legacy/default resolution. */
   readonly roots: readonly string[];
-  readonly source: 'explicit' | 'default (containerd ≥ 2.2)' | 'unset';
+  readonly source: 'explicit' | 'default (containerd >= 2.2)' | 'unset';
   /** 2.1+ transfer service with a multi-directory path: hosts.toml is not read at all. */
   readonly ignoredMultiDir: boolean;
   /** Problems that stop the CRI plugin from loading. */
@@ -67,7 +67,7 @@ export function effectiveHostsConfig(view: ContainerdConfigView, v: RuntimeVersi
     const regressed = v.major === 2 && v.minor === 2 && v.patch < 2;
     if (!hasMirrors || regressed) {
       raw = DEFAULT_CONFIG_PATH_22;
-      source = 'default (containerd ≥ 2.2)';
+      source = 'default (containerd >= 2.2)';
     }
   }
   if (raw && hasMirrors) {

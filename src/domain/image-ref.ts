@@ -105,12 +105,17 @@ export function parseImageRef(input: string): ImageRef {
 }
 
 /**
- * Parsed references by input. A node names the same references scan after scan
- * (every image's tags and digests), so the agent parses each once; results are
- * frozen and shared. The cache is dropped whole when it reaches its bound.
+ * Parsed references by input. One scan names the same references many times (the
+ * index, the join, the tag plan, the checks), so each is parsed once per scan;
+ * results are frozen and shared. The cache is dropped whole when it reaches its bound.
  */
 const MEMO_LIMIT = 100_000;
 const memo = new Map<string, ImageRef | null>();
+
+/** Drops the memo (the agent does after each scan, so no scan's strings outlive it). */
+export function resetImageRefCache(): void {
+  memo.clear();
+}
 
 /** Like parseImageRef, but returns undefined instead of throwing (memoised). */
 export function tryParseImageRef(input: string): ImageRef | undefined {

@@ -218,6 +218,6 @@ describe('corpus semantics', () => {
 
   it('containerd 2.2+ reads the default two-directory path when config_path is empty', () => {
     const r = byName('containerd-docs-config-v3-default-on-2.2');
-    expect(r.registries.configPath).toEqual({ roots: ['/etc/containerd/certs.d', '/etc/docker/certs.d'], source: 'default (containerd ≥ 2.2)' });
+    expect(r.registries.configPath).toEqual({ roots: ['/etc/containerd/certs.d', '/etc/docker/certs.d'], source: 'default (containerd >= 2.2)' });
   });
 });

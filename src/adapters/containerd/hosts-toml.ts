@@ -115,7 +115,7 @@ export function parseHostsToml(text: string, file: string, registry: string, ver
     if (hostTable !== undefined && !isTable(hostTable)) throw new Invalid('host must be a table of [host."URL"] tables');
     if (hostTable === undefined && version.major === 1 && version.minor === 6) {
       // containerd 1.6 rejects a file without any [host] table: "invalid `host` tree" (containerd#10027).
-      throw new Invalid('no [host."…"] table: containerd 1.6 rejects the whole file ("invalid host tree", containerd#10027)');
+      throw new Invalid('no [host."..."] table: containerd 1.6 rejects the whole file ("invalid host tree", containerd#10027)');
     }
     for (const [rawUrl, value] of Object.entries(hostTable ?? {})) {
       if (!isTable(value)) throw new Invalid(`host ${JSON.stringify(rawUrl.slice(0, 100))} must be a table`);
