@@ -22,8 +22,9 @@ export interface TokenAuthConfig {
   readonly rootCertBundle: string;
 }
 
-export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig): Promise<RunningRegistry> {
-  const port = await freePort();
+/** Starts a registry; with `port` (a restart) it reuses that port and the same storage. */
+export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig, port?: number): Promise<RunningRegistry> {
+  port ??= await freePort();
   const root = join(dir, name);
   mkdirSync(join(root, 'data'), { recursive: true });
   const config = join(root, 'config.yml');
@@ -46,7 +47,7 @@ export async function startRegistry(dir: string, name: string, tokenAuth?: Token
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawnLogged('docker-registry', ['serve', config], join(root, 'registry.log'));
+  const child: ChildProcess = spawnLogged('docker-registry', ['serve', config], join(root, `registry.log`));
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`registry ${name} on ${url}`, async () => [200, 401].includes((await fetch(`${url}/v2/`)).status));
   const pid = child.pid!;

@@ -19,7 +19,9 @@ export type Fault =
   | { kind: 'wrong-digest-header' }
   | { kind: 'oversized'; bytes: number }
   | { kind: 'redirect-loop' }
-  | { kind: 'no-head' };
+  | { kind: 'no-head' }
+  /** Drops the connection without answering, once; then answers normally. */
+  | { kind: 'reset-once' };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -195,6 +197,10 @@ export class FakeRegistry {
         return end(res, 200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, Buffer.alloc(f.bytes, 0x20));
       case 'redirect-loop':
         return end(res, 307, { location: req.url ?? '/' });
+      case 'reset-once':
+        this.faults.delete(`${repo}:${ref}`);
+        req.socket.destroy();
+        return;
       case 'no-head':
         if (head) return end(res, 405);
         this.faults.delete(`${repo}:${ref}`);

@@ -73,6 +73,16 @@ describe('registry client: the question containerd asks', () => {
     }
   });
 
+  it('a connection reset (a kept-alive socket closed by the server) is retried once on a new connection, not counted as down', async () => {
+    reg.setFault('team/app', '1.0', { kind: 'reset-once' });
+    const c = client();
+    expect(await c.resolveTag({ url: reg.url }, reg.host, 'team/app', '1.0')).toMatchObject({ ok: true, digest: img.manifest.digest });
+    expect(c.stats().requests.get(`${reg.host}|HEAD|reset`)).toBe(1);
+    expect(c.stats().requests.get(`${reg.host}|HEAD|200`)).toBe(1);
+    // The host was not put in backoff: the next question is asked.
+    expect(await c.resolveTag({ url: reg.url }, reg.host, 'team/app', 'faulty')).toMatchObject({ ok: true });
+  });
+
   it('retries a HEAD refused with 405 as GET', async () => {
     reg.setFault('team/app', '1.0', { kind: 'no-head' });
     try {

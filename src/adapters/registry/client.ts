@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
 import type { RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
-import { AgentPool, httpRequest, safeUrl, TransportError, type HttpResponse, type TlsSettings } from './http.js';
+import { AgentPool, httpRequest, safeUrl, TransportError, type HttpRequest, type HttpResponse, type TlsSettings } from './http.js';
 import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Credential } from './auth.js';
 import { Authorizer } from './authorizer.js';
 import { HostGate } from './host-gate.js';
@@ -63,6 +63,15 @@ type Fail = TagUnverified;
 
 function fail(kind: RegistryErrorKind, message: string): Fail {
   return { ok: false, kind, message };
+}
+
+/** One HTTP exchange; a transport failure is returned, not thrown. */
+async function attempt(request: HttpRequest, agents: AgentPool): Promise<HttpResponse | TransportError> {
+  try {
+    return await httpRequest(request, agents);
+  } catch (e) {
+    return e instanceof TransportError ? e : new TransportError('error', 'request failed');
+  }
 }
 
 /** Base URL of the API: `<url>/v2` unless the planned URL already carries a path. */
@@ -294,19 +303,24 @@ export class RegistryClient {
       const sameHost = current.host === url.host;
       const headers: Record<string, string> = { accept, ...(sameHost ? (endpoint.headers ?? {}) : {}) };
       if (authorization && sameHost) headers['authorization'] = authorization;
-      let res: HttpResponse;
-      try {
-        res = await httpRequest(
-          { method, url: current, headers, ...(sameHost && endpoint.tls ? { tls: endpoint.tls } : {}), connectTimeoutMs: this.o.connectTimeoutMs, totalTimeoutMs: this.o.timeoutMs, maxBodyBytes: method === 'HEAD' ? 0 : maxBody },
-          this.agents,
-        );
-      } catch (e) {
-        const t = e instanceof TransportError ? e : new TransportError('error', 'request failed');
-        this.count(current.host, method, t.kind);
-        if (t.kind === 'too-large') return fail('invalid-response', `${current.host}: ${t.message}`);
-        this.gate.failed(url.host, 'unreachable', undefined);
-        return fail('unreachable', `${current.host}: ${t.message}`);
+      const request = {
+        method, url: current, headers, ...(sameHost && endpoint.tls ? { tls: endpoint.tls } : {}),
+        connectTimeoutMs: this.o.connectTimeoutMs, totalTimeoutMs: this.o.timeoutMs, maxBodyBytes: method === 'HEAD' ? 0 : maxBody,
+      };
+      // A kept-alive connection the server closed as it was reused: once more on a new one
+      // (HEAD and GET are idempotent), before counting the host as unreachable.
+      let got = await attempt(request, this.agents);
+      if (got instanceof TransportError && got.kind === 'reset') {
+        this.count(current.host, method, 'reset');
+        got = await attempt(request, this.agents);
       }
+      if (got instanceof TransportError) {
+        this.count(current.host, method, got.kind);
+        if (got.kind === 'too-large') return fail('invalid-response', `${current.host}: ${got.message}`);
+        this.gate.failed(url.host, 'unreachable', undefined);
+        return fail('unreachable', `${current.host}: ${got.message}`);
+      }
+      const res = got;
       this.count(current.host, method, String(res.status));
       if (res.status >= 300 && res.status < 400 && res.status !== 304) {
         const location = header(res, 'location');
