@@ -14,7 +14,8 @@ import { buildApp } from '../src/server/app.js';
 let unhandled = 0;
 process.on('unhandledRejection', () => (unhandled += 1));
 const cycles = Number(process.argv[2]);
-const options = loadOptions('agent', process.argv.slice(3), {});
+const pauseMs = Number(process.argv[3]);
+const options = loadOptions('agent', process.argv.slice(4), {});
 const log = createLogger('error', () => undefined);
 const metrics = new Metrics({ version: 'bench' });
 const requestCodes = new Map<string, number>();
@@ -44,6 +45,7 @@ for (let i = 1; i <= cycles; i++) {
       reasons.set(why, (reasons.get(why) ?? 0) + 1);
     }
   }
+  if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
   if (i % 10 === 0) {
     await app.inject('/metrics');
     await app.inject('/v1/findings');

@@ -63,7 +63,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', kind: 'string', default: undefined,
-    defaultLabel: 'in-cluster config', help: 'kubeconfig used to read the pods of this node', commands: ['scan', 'agent', 'cluster'],
+    defaultLabel: 'in-cluster config (cluster: ~/.kube/config)', help: 'kubeconfig for the Kubernetes API (the pods of this node; for cluster, the agent pods)', commands: ['scan', 'agent', 'cluster'],
   },
   {
     key: 'nodeName', flag: '--node-name', env: 'NODE_NAME', kind: 'string', default: undefined,
