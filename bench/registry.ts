@@ -47,7 +47,7 @@ export async function benchRegistry(containers = 2_000, tags = 150, cycles = 5):
     let stale = 0;
     for (let i = 0; i < cycles; i++) {
       const before = reg.manifestRequests('HEAD').length;
-      const truth = await askRegistries(snapshot, createRegistryLookup(client, undefined));
+      const { answers: truth } = await askRegistries(snapshot, createRegistryLookup(client, undefined));
       perCycle.push(reg.manifestRequests('HEAD').length - before);
       stale = analyze({ ...snapshot, registryTruth: truth }).findings.filter((f) => f.code === 'running-stale').length;
       now += 300_000; // the next cycle comes after the cache TTL

@@ -84,6 +84,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
     })),
     ...(registries ? { registries } : {}),
     ...(snapshot.registryTruth ? { registryTruth: snapshot.registryTruth } : {}),
+    ...(snapshot.registryTagsDeferred ? { registryTagsDeferred: snapshot.registryTagsDeferred } : {}),
     findings,
     summary,
   };

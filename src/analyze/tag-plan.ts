@@ -16,6 +16,8 @@ export interface TagTarget {
   readonly tag: string;
   /** Digests the node has for this tag: what containers run and what the cache holds. */
   readonly localDigests: readonly string[];
+  /** A running container asked for this tag (such tags are checked before cached-only ones). */
+  readonly running: boolean;
 }
 
 export interface TagCheckPlan {
@@ -39,27 +41,28 @@ export function planTagChecks(
   images: readonly ImageRecord[],
   planFor: (registry: string) => RegistryPlan,
 ): TagCheckPlan[] {
-  const targets = new Map<string, { registry: string; repository: string; tag: string; digests: Set<string> }>();
-  const add = (registry: string, repository: string, tag: string, digest: string | undefined): void => {
+  const targets = new Map<string, { registry: string; repository: string; tag: string; digests: Set<string>; running: boolean }>();
+  const add = (registry: string, repository: string, tag: string, digest: string | undefined, running: boolean): void => {
     const key = `${registry}/${repository}:${tag}`;
     let t = targets.get(key);
     if (!t) {
-      t = { registry, repository, tag, digests: new Set() };
+      t = { registry, repository, tag, digests: new Set(), running };
       targets.set(key, t);
     }
+    t.running ||= running;
     if (digest) t.digests.add(digest);
   };
   for (const c of containers) {
     const r = c.requested;
     if (c.record.state !== 'running' || !r || r.digest || !r.tag) continue;
-    add(r.registry, r.repository, r.tag, c.runningDigest);
+    add(r.registry, r.repository, r.tag, c.runningDigest, true);
   }
   for (const image of images) {
     if (image.pinned) continue; // sandbox images kubelet keeps; they run no workload code
     for (const t of image.repoTags) {
       const ref = tryParseImageRef(t);
       if (!ref?.tag || ref.digest) continue;
-      add(ref.registry, ref.repository, ref.tag, digestForName(image, refName(ref)));
+      add(ref.registry, ref.repository, ref.tag, digestForName(image, refName(ref)), false);
     }
   }
   const plans = new Map<string, RegistryPlan>();
@@ -72,8 +75,25 @@ export function planTagChecks(
         plans.set(t.registry, plan);
       }
       return {
-        target: { registry: t.registry, repository: t.repository, tag: t.tag, localDigests: [...t.digests].sort() },
+        target: { registry: t.registry, repository: t.repository, tag: t.tag, localDigests: [...t.digests].sort(), running: t.running },
         endpoints: tagEndpoints(plan),
       };
     });
+}
+
+/**
+ * At most `max` tags per scan: every running container's tag first, then cached-only
+ * tags from a window that moves with `rotation`, so on a node with more cached tags
+ * than the cap each is still asked within a few scans. Returns what to ask and how
+ * many were left for later.
+ */
+export function capTagChecks(plans: readonly TagCheckPlan[], max: number, rotation: number): { plans: TagCheckPlan[]; deferred: number } {
+  if (plans.length <= max) return { plans: [...plans], deferred: 0 };
+  const running = plans.filter((p) => p.target.running);
+  const cached = plans.filter((p) => !p.target.running);
+  const room = Math.max(0, max - running.length);
+  const start = cached.length === 0 ? 0 : (rotation * room) % cached.length;
+  const window = [...cached.slice(start), ...cached.slice(0, start)].slice(0, room);
+  const chosen = [...running.slice(0, max), ...window];
+  return { plans: chosen, deferred: plans.length - chosen.length };
 }

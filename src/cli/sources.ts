@@ -62,7 +62,10 @@ export async function createSources(options: Options, log: Logger, hooks: Source
     pods,
     hostFiles,
     registry,
-    deps: () => ({ runtime, pods, now: () => new Date(), hostFiles, ...(registry ? { registry: createRegistryLookup(registry, hostFiles) } : {}) }),
+    deps: () => ({
+      runtime, pods, now: () => new Date(), hostFiles,
+      ...(registry ? { registry: createRegistryLookup(registry, hostFiles), registryMaxTags: options.registryMaxTags } : {}),
+    }),
     collectOptions: () => ({
       nodeName: options.nodeName,
       hostRoot: options.hostRoot,

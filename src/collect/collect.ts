@@ -9,7 +9,7 @@ import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
 import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from './ports.js';
 import { indexImages, joinContainers } from '../analyze/join.js';
-import { planTagChecks } from '../analyze/tag-plan.js';
+import { capTagChecks, planTagChecks } from '../analyze/tag-plan.js';
 import { defaultRegistryPlan, planRegistry } from '../analyze/registry-plan.js';
 import { collectRegistryTruth } from './registry-truth.js';
 import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
@@ -28,6 +28,8 @@ export interface CollectDeps {
   readonly hostFiles?: HostFiles;
   /** Registry access; without it no tag is verified against a registry. */
   readonly registry?: RegistryLookup;
+  /** At most this many tags asked per scan (running containers' tags first). */
+  readonly registryMaxTags?: number;
 }
 
 export interface CollectOptions {
@@ -133,7 +135,10 @@ export async function scanNode(
   analyzeOptions?: AnalyzeOptions,
 ): Promise<{ snapshot: NodeSnapshot; report: Report }> {
   let snapshot = await collectSnapshot(deps, options);
-  if (deps.registry) snapshot = { ...snapshot, registryTruth: await askRegistries(snapshot, deps.registry) };
+  if (deps.registry) {
+    const { answers, deferred } = await askRegistries(snapshot, deps.registry, deps.registryMaxTags ?? DEFAULT_REGISTRY_MAX_TAGS);
+    snapshot = { ...snapshot, registryTruth: answers, ...(deferred > 0 ? { registryTagsDeferred: deferred } : {}) };
+  }
   let report = analyze(snapshot, analyzeOptions);
   const rt = deps.runtime;
   const wanted = rt instanceof SourceFailure ? [] : imagesNeedingMeta(report);
@@ -150,13 +155,22 @@ export async function scanNode(
   return { snapshot, report };
 }
 
-/** The tag checks this snapshot calls for, asked of the endpoints the node's configuration names. */
-export async function askRegistries(snapshot: NodeSnapshot, lookup: RegistryLookup): Promise<import('../domain/registry-truth.js').TagAnswer[]> {
+export const DEFAULT_REGISTRY_MAX_TAGS = 500;
+
+/** The tag checks this snapshot calls for (capped), asked of the endpoints the node's configuration names. */
+export async function askRegistries(
+  snapshot: NodeSnapshot,
+  lookup: RegistryLookup,
+  maxTags = DEFAULT_REGISTRY_MAX_TAGS,
+): Promise<{ answers: import('../domain/registry-truth.js').TagAnswer[]; deferred: number }> {
   const images = snapshot.images.ok ? snapshot.images.value : [];
   const containers = joinContainers(snapshot, indexImages(images));
   const rc = snapshot.registryConfig;
   const plans = planTagChecks(containers, images, (registry) =>
     rc?.ok ? planRegistry(registry, rc.value.config, rc.value.version) : defaultRegistryPlan(registry),
   );
-  return collectRegistryTruth(plans, lookup);
+  // The window of cached-only tags moves every 5 minutes of collection time.
+  const rotation = Math.floor(Date.parse(snapshot.collectedAt) / 300_000);
+  const capped = capTagChecks(plans, maxTags, Number.isFinite(rotation) ? rotation : 0);
+  return { answers: await collectRegistryTruth(capped.plans, lookup), deferred: capped.deferred };
 }

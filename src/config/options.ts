@@ -42,6 +42,7 @@ export interface Options {
   readonly registryAuthFile: string | undefined;
   readonly registryTimeoutMs: number;
   readonly registryCacheTtlMs: number;
+  readonly registryMaxTags: number;
   readonly listen: string;
   readonly intervalMs: number;
   readonly namespace: string;
@@ -116,6 +117,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'registryCacheTtlMs', flag: '--registry-cache-ttl', env: 'TAGDRIFT_REGISTRY_CACHE_TTL', kind: 'duration',
     default: '60s', help: 'how long a registry answer is reused before the tag is asked again', commands: ['scan', 'agent'],
+  },
+  {
+    key: 'registryMaxTags', flag: '--registry-max-tags', env: 'TAGDRIFT_REGISTRY_MAX_TAGS', kind: 'int',
+    default: '500', help: "tags asked per scan: running containers' first, then a window of cached-only tags that moves each scan", commands: ['scan', 'agent'],
   },
   {
     key: 'listen', flag: '--listen', env: 'TAGDRIFT_LISTEN', kind: 'string',

@@ -78,6 +78,8 @@ export interface Report {
   readonly registries?: RegistriesSection;
   /** What each checked tag points to now, per endpoint; absent when registries were not asked. */
   readonly registryTruth?: readonly TagAnswer[];
+  /** Cached-only tags left for later scans by the per-scan cap (`--registry-max-tags`). */
+  readonly registryTagsDeferred?: number;
   readonly findings: readonly Finding[];
   readonly summary: Readonly<Record<Severity, number>>;
 }

@@ -127,6 +127,8 @@ export interface NodeSnapshot {
   readonly registryConfig?: Outcome<RegistryConfigRead>;
   /** What each checked tag points to now, per endpoint; absent when registries were not asked. */
   readonly registryTruth?: readonly TagAnswer[];
+  /** Tags not asked this scan because of the per-scan cap (asked in later scans). */
+  readonly registryTagsDeferred?: number;
   /** Build metadata per image ID, fetched for images a finding is about. */
   readonly imageMeta: Readonly<Record<string, ImageBuildMeta>>;
 }

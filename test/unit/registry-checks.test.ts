@@ -146,3 +146,21 @@ describe('cache-stale', () => {
     expect(f[0]!.remediation).toContain(`crictl pull ${R}/tools/cli:2`);
   });
 });
+
+describe('per-scan tag cap', () => {
+  it("running containers' tags always, then a window of cached-only tags that moves with the rotation until all were asked", async () => {
+    const { capTagChecks } = await import('../../src/analyze/tag-plan.js');
+    const plan = (tag: string, running: boolean) => ({ target: { registry: R, repository: 'a', tag, localDigests: [], running }, endpoints: [] });
+    const plans = [plan('r1', true), plan('r2', true), ...Array.from({ length: 10 }, (_, i) => plan(`c${i}`, false))];
+    expect(capTagChecks(plans, 20, 0)).toMatchObject({ deferred: 0 });
+    const seen = new Set<string>();
+    for (let rotation = 0; rotation < 4; rotation++) {
+      const { plans: chosen, deferred } = capTagChecks(plans, 5, rotation);
+      expect(chosen).toHaveLength(5);
+      expect(deferred).toBe(7);
+      expect(chosen.slice(0, 2).map((p) => p.target.tag)).toEqual(['r1', 'r2']);
+      for (const p of chosen) seen.add(p.target.tag);
+    }
+    expect(seen.size).toBe(12); // every cached tag asked within four scans
+  });
+});
