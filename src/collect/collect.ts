@@ -12,6 +12,7 @@ import { indexImages, joinContainers } from '../analyze/join.js';
 import { capTagChecks, planTagChecks } from '../analyze/tag-plan.js';
 import { defaultRegistryPlan, planRegistry } from '../analyze/registry-plan.js';
 import { collectRegistryTruth } from './registry-truth.js';
+import type { TagAnswer } from '../domain/registry-truth.js';
 import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
 import type { HostFiles } from '../adapters/containerd/host-files.js';
 import { readRegistryConfig } from '../adapters/containerd/read.js';
@@ -162,7 +163,7 @@ export async function askRegistries(
   snapshot: NodeSnapshot,
   lookup: RegistryLookup,
   maxTags = DEFAULT_REGISTRY_MAX_TAGS,
-): Promise<{ answers: import('../domain/registry-truth.js').TagAnswer[]; deferred: number }> {
+): Promise<{ answers: TagAnswer[]; deferred: number }> {
   const images = snapshot.images.ok ? snapshot.images.value : [];
   const containers = joinContainers(snapshot, indexImages(images));
   const rc = snapshot.registryConfig;
