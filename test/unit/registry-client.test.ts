@@ -326,3 +326,30 @@ describe('auth parsers', () => {
     );
   });
 });
+
+describe('host backoff', () => {
+  it('doubles from 5 s without Retry-After, stops at 5 minutes, and ends at the first success', async () => {
+    const { HostGate } = await import('../../src/adapters/registry/host-gate.js');
+    let now = 0;
+    const gate = new HostGate(4, 2, 900, () => now);
+    const waits: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      gate.failed('h', 'unreachable', undefined);
+      let t = 0;
+      while (gate.closed('h')) {
+        now += 1_000;
+        t += 1;
+      }
+      waits.push(t);
+    }
+    expect(waits).toEqual([5, 10, 20, 40, 80, 160, 300, 300, 300]);
+    gate.failed('h', 'rate-limited', 600);
+    expect(gate.closed('h')).toMatchObject({ kind: 'rate-limited' });
+    now += 600_000;
+    expect(gate.closed('h')).toBeUndefined();
+    gate.succeeded('h');
+    gate.failed('h', 'unreachable', undefined);
+    now += 5_000;
+    expect(gate.closed('h')).toBeUndefined(); // the count started again
+  });
+});

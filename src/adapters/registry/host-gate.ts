@@ -1,7 +1,8 @@
 /**
  * Who may ask a registry host now: a global and a per-host concurrency limit (so a
  * black-hole host cannot hold every slot) and per-host backoff after failures —
- * `Retry-After` when the host gave one, else exponential from 5 s — both capped.
+ * `Retry-After` when the host gave one (capped at 15 min), else doubling from 5 s up
+ * to 5 min.
  */
 import type { RegistryErrorKind, TagUnverified } from '../../domain/registry-truth.js';
 
@@ -22,6 +23,8 @@ class Semaphore {
     else this.active -= 1;
   }
 }
+
+const MAX_OWN_BACKOFF_SECONDS = 300;
 
 export class HostGate {
   private readonly global: Semaphore;
@@ -63,7 +66,9 @@ export class HostGate {
 
   failed(host: string, kind: RegistryErrorKind, retryAfterSeconds: number | undefined): void {
     const failures = (this.backoff.get(host)?.failures ?? 0) + 1;
-    const seconds = retryAfterSeconds ?? Math.min(5 * 2 ** (failures - 1), this.maxBackoffSeconds);
+    // Without Retry-After: 5 s doubling, at most 5 minutes (one default scan interval), so a
+    // registry that flapped is asked again soon after it settles.
+    const seconds = retryAfterSeconds ?? Math.min(5 * 2 ** (failures - 1), MAX_OWN_BACKOFF_SECONDS, this.maxBackoffSeconds);
     this.backoff.set(host, { until: this.now() + seconds * 1000, failures, kind });
   }
 
