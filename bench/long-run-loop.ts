@@ -29,7 +29,7 @@ const sources = await createSources(options, log, {
 const agent = new Agent(() => sources.deps(), { intervalMs: 300_000, jitter: 0, collect: sources.collectOptions(), analyze: { mutableTagPatterns: options.mutableTags } }, log);
 agent.onScan((r, ms, ok) => metrics.updateFromScan(r, ms, ok, sources.registry?.stats()));
 const app = await buildApp({ agent, metrics, version: 'bench' });
-const samples: { cycle: number; rss: number; fds: number }[] = [];
+const samples: { cycle: number; rss: number; heap: number; fds: number }[] = [];
 const outcomes = { runtimeOk: 0, runtimeDown: 0, tagsVerified: 0, tagsUnverified: 0 };
 const reasons = new Map<string, number>();
 const every = Math.max(1, Math.floor(cycles / 20));
@@ -50,7 +50,11 @@ for (let i = 1; i <= cycles; i++) {
     await app.inject('/metrics');
     await app.inject('/v1/findings');
   }
-  if (i === Math.min(100, cycles) || i % every === 0) samples.push({ cycle: i, rss: process.memoryUsage().rss / 2 ** 20, fds: readdirSync('/proc/self/fd').length });
+  if (i === Math.min(100, cycles) || i % every === 0) {
+    global.gc?.();
+    const m = process.memoryUsage();
+    samples.push({ cycle: i, rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20, fds: readdirSync('/proc/self/fd').length });
+  }
 }
 process.send?.({ samples, outcomes, unhandled, reasons: Object.fromEntries(reasons), requestCodes: Object.fromEntries(requestCodes) });
 await agent.stop();

@@ -24,7 +24,7 @@ export async function benchLongRun(cycles = 3_000, pauseMs = 100): Promise<Recor
     }
     await bed.publish('long/app0', '1.0', { version: '0.1' }); // one stale tag to find each cycle
     const loop = fork(fileURLToPath(new URL('../dist/bench/long-run-loop.js', import.meta.url)), [String(cycles), String(pauseMs), ...bed.scanArgs(), '--registry-cache-ttl', '1ms', '--registry-timeout', '2s'], {
-      execArgv: ['--max-old-space-size=128', '--max-semi-space-size=2'],
+      execArgv: ['--max-old-space-size=128', '--max-semi-space-size=2', '--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,7 +49,7 @@ export async function benchLongRun(cycles = 3_000, pauseMs = 100): Promise<Recor
       }
     })());
     const started = Date.now();
-    const result = await new Promise<{ samples: { cycle: number; rss: number; fds: number }[]; outcomes: Record<string, number>; unhandled: number; reasons: Record<string, number>; requestCodes: Record<string, number> }>((resolve, reject) => {
+    const result = await new Promise<{ samples: { cycle: number; rss: number; heap: number; fds: number }[]; outcomes: Record<string, number>; unhandled: number; reasons: Record<string, number>; requestCodes: Record<string, number> }>((resolve, reject) => {
       loop.once('message', (m) => resolve(m as never));
       loop.once('exit', (code) => reject(new Error(`long-run loop exited ${code}`)));
     });
@@ -69,7 +69,8 @@ export async function benchLongRun(cycles = 3_000, pauseMs = 100): Promise<Recor
       'RSS after 100 cycles → end (MiB)': `${s[0]!.rss.toFixed(1)} → ${s[s.length - 1]!.rss.toFixed(1)}`,
       'RSS max (MiB)': Math.max(...s.map((x) => x.rss)).toFixed(1),
       'open fds after 100 cycles → end (max)': `${s[0]!.fds} → ${s[s.length - 1]!.fds} (${Math.max(...s.map((x) => x.fds))})`,
-      samples: s.map((x) => `${x.cycle}:${x.rss.toFixed(0)}/${x.fds}`).join(' '),
+      'heap used after 100 cycles → end (MiB, after gc)': `${s[0]!.heap.toFixed(1)} → ${s[s.length - 1]!.heap.toFixed(1)}`,
+      samples: s.map((x) => `${x.cycle}:${x.rss.toFixed(0)}/${x.heap.toFixed(1)}/${x.fds}`).join(' '),
     };
   } finally {
     stop = true;
