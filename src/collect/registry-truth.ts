@@ -2,7 +2,8 @@
  * Asks registries what each planned tag points to now. Requests beyond the tag
  * lookups are made only where they explain a difference: the children of an index
  * (a container may run one platform of it) and the registry image's build metadata,
- * both only when the answer is a digest the node does not have.
+ * both only when the answer is a digest the node does not have, and never to Docker
+ * Hub (HEAD only there).
  */
 import { INDEX_MEDIA_TYPES, type TagAnswer, type TagResolved } from '../domain/registry-truth.js';
 import type { TagCheckPlan } from '../analyze/tag-plan.js';
@@ -18,7 +19,7 @@ export async function collectRegistryTruth(plans: readonly TagCheckPlan[], looku
       const answers = await Promise.all(
         endpoints.map(async ({ role, endpoint }): Promise<TagAnswer> => {
           let result = await lookup.resolveTag(endpoint, target.registry, target.repository, target.tag);
-          if (result.ok && target.localDigests.length > 0 && !target.localDigests.includes(result.digest)) {
+          if (result.ok && target.localDigests.length > 0 && !target.localDigests.includes(result.digest) && !isDockerHub(endpoint.url)) {
             result = await explain(result, lookup, endpoint, target, role === 'upstream' && metaBudget-- > 0);
           }
           return { registry: target.registry, repository: target.repository, tag: target.tag, role, endpoint: endpoint.url, result };
@@ -28,6 +29,20 @@ export async function collectRegistryTruth(plans: readonly TagCheckPlan[], looku
     }),
   );
   return perPlan.flat();
+}
+
+/**
+ * Docker Hub is asked with HEAD only: manifest GETs count against its pull limits
+ * (docs.docker.com "usage and limits"), so its differences are reported without the
+ * index's children or the registry's build labels.
+ */
+export function isDockerHub(endpointUrl: string): boolean {
+  try {
+    const host = new URL(endpointUrl).hostname;
+    return host === 'registry-1.docker.io' || host === 'index.docker.io' || host === 'docker.io';
+  } catch {
+    return false;
+  }
 }
 
 async function explain(

@@ -164,3 +164,37 @@ describe('per-scan tag cap', () => {
     expect(seen.size).toBe(12); // every cached tag asked within four scans
   });
 });
+
+describe('registry requests beyond the tag lookup', () => {
+  const stub = (calls: string[]) => ({
+    resolveTag: async () => ({ ok: true as const, digest: fakeDigest('new-index'), mediaType: 'application/vnd.oci.image.index.v1+json' }),
+    listChildren: async () => {
+      calls.push('listChildren');
+      return [fakeDigest('child')];
+    },
+    buildMeta: async () => {
+      calls.push('buildMeta');
+      return { version: '2' };
+    },
+  });
+  const plan = (url: string, registry: string) => [{
+    target: { registry, repository: 'library/nginx', tag: '1.25', localDigests: [fakeDigest('old')], running: true },
+    endpoints: [{ role: 'upstream' as const, endpoint: { url, capabilities: ['pull', 'resolve'], source: 's', skipVerify: false, headerNames: [] } }],
+  }];
+
+  it('explain a difference (index children, registry build labels) on ordinary registries', async () => {
+    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const calls: string[] = [];
+    const [a] = await collectRegistryTruth(plan('https://ghcr.io', 'ghcr.io'), stub(calls));
+    expect(calls).toEqual(['listChildren', 'buildMeta']);
+    expect(a!.result).toMatchObject({ children: [fakeDigest('child')], build: { version: '2' } });
+  });
+
+  it('are never made to Docker Hub, whose manifest GETs count as pulls', async () => {
+    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const calls: string[] = [];
+    const [a] = await collectRegistryTruth(plan('https://registry-1.docker.io', 'docker.io'), stub(calls));
+    expect(calls).toEqual([]);
+    expect(a!.result).toMatchObject({ ok: true, digest: fakeDigest('new-index') });
+  });
+});
