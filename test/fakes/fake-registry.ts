@@ -52,10 +52,12 @@ export class FakeRegistry {
   url = '';
   host = '';
 
-  /** Listens on loopback; with `tls` it serves HTTPS with that key and certificate. */
-  async start(tls?: { key: string; cert: string }): Promise<this> {
+  /** Listens on loopback; with `tls` it serves HTTPS with that key and certificate (and requires client certificates signed by `clientCa`). */
+  async start(tls?: { key: string; cert: string; clientCa?: string }): Promise<this> {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
-    this.server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
+    this.server = tls
+      ? https.createServer({ key: tls.key, cert: tls.cert, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+      : http.createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const port = (this.server.address() as AddressInfo).port;
     this.host = `127.0.0.1:${port}`;

@@ -69,3 +69,40 @@ describe('registry TLS from hosts.toml', () => {
     client.close();
   });
 });
+
+describe('client certificates from hosts.toml', () => {
+  let mtls: FakeRegistry;
+  let caDir: string;
+  const ossl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: caDir });
+  beforeAll(async () => {
+    caDir = mkdtempSync(join(tmpdir(), 'tagdrift-mtls-'));
+    ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-client-ca']);
+    ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=node-agent']);
+    ossl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '1']);
+    mtls = await new FakeRegistry().start({ key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert, clientCa: readFileSync(join(caDir, 'ca.crt'), 'utf8') });
+    mtls.putManifest('secure/app', img.manifest.bytes, img.manifest.mediaType, '1');
+  });
+  afterAll(async () => {
+    await mtls.stop();
+    rmSync(caDir, { recursive: true, force: true });
+  });
+
+  it('without the client certificate the handshake fails (unreachable); with client = [cert, key] it answers', async () => {
+    const base = `/etc/containerd/certs.d/${mtls.host}`;
+    const files = memoryHostFiles({
+      [`${base}/ca.crt`]: cert,
+      [`${base}/client.crt`]: readFileSync(join(caDir, 'client.crt'), 'utf8'),
+      [`${base}/client.key`]: readFileSync(join(caDir, 'client.key'), 'utf8'),
+    });
+    const source = `${base}/hosts.toml server`;
+    const client = new RegistryClient({ timeoutMs: 3_000 });
+    const lookup = createRegistryLookup(client, files);
+    const noCert = { url: mtls.url, capabilities: ['pull', 'resolve'], source, skipVerify: false, headerNames: [], tls: { ca: ['ca.crt'], clientPairs: [] } };
+    expect(await lookup.resolveTag(noCert, mtls.host, 'secure/app', '1')).toMatchObject({ ok: false, kind: 'unreachable' });
+    client.close();
+    const client2 = new RegistryClient({ timeoutMs: 3_000 });
+    const withCert = { ...noCert, tls: { ca: ['ca.crt'], clientPairs: [['client.crt', 'client.key'] as const] } };
+    expect(await createRegistryLookup(client2, files).resolveTag(withCert, mtls.host, 'secure/app', '1')).toMatchObject({ ok: true, digest: img.manifest.digest });
+    client2.close();
+  });
+});
