@@ -5,6 +5,8 @@ import type { Finding, Report } from '../domain/report.js';
 
 const COLORS: Record<Severity, string> = { critical: '\x1b[31;1m', warning: '\x1b[33;1m', info: '\x1b[36m' };
 const RESET = '\x1b[0m';
+/** More check-failed findings than this at one endpoint for one reason are shown as one block. */
+const COLLAPSE_AT = 3;
 
 export function renderTable(report: Report, color: boolean): string {
   const out: string[] = [];
@@ -26,7 +28,23 @@ export function renderFindings(findings: readonly Finding[], color: boolean): st
   const paint = (s: Severity, text: string) => (color ? `${COLORS[s]}${text}${RESET}` : text);
   if (findings.length === 0) out.push('No findings.');
   out.push('');
+  // Many tags failing at one endpoint for one reason (a registry outage) read as one block.
+  const failed = new Map<string, Finding[]>();
   for (const f of findings) {
+    if (f.code !== 'check-failed') continue;
+    const key = `${String(f.evidence['endpoint'])}|${String(f.evidence['role'])}|${String(f.evidence['reason'])}`;
+    const list = failed.get(key);
+    if (list) list.push(f);
+    else failed.set(key, [f]);
+  }
+  const groupOf = new Map<Finding, Finding[]>();
+  for (const group of failed.values()) if (group.length > COLLAPSE_AT) for (const f of group) groupOf.set(f, group);
+  for (const f of findings) {
+    const group = groupOf.get(f);
+    if (group) {
+      if (group[0] === f) out.push(...collapsedBlock(group, paint));
+      continue;
+    }
     out.push(`${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${f.code}${f.image ? `  ${f.image}` : ''}`);
     out.push(`         ${f.message}`);
     for (const c of f.containers.slice(0, 10)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
@@ -47,4 +65,17 @@ export function renderFindings(findings: readonly Finding[], color: boolean): st
   const count = (sev: Severity) => findings.filter((f) => f.severity === sev).length;
   out.push(`${count('critical')} critical, ${count('warning')} warning, ${count('info')} info`);
   return out.join('\n');
+}
+
+function collapsedBlock(group: readonly Finding[], paint: (s: Severity, t: string) => string): string[] {
+  const first = group[0]!;
+  const e = first.evidence;
+  const out = [
+    `${paint(first.severity, first.severity.toUpperCase().padEnd(8))} check-failed  ${group.length} tags at ${String(e['endpoint'])} (${String(e['role'])})`,
+    `         ${String(e['reason'])}: ${String(e['detail'])}. They are reported neither fresh nor stale.`,
+    ...group.slice(0, 5).map((f) => `         - ${f.image ?? '?'}`),
+  ];
+  if (group.length > 5) out.push(`         ... and ${group.length - 5} more (-o json lists them)`);
+  out.push(`         fix: ${first.remediation}`, '');
+  return out;
 }

@@ -198,3 +198,26 @@ describe('registry requests beyond the tag lookup', () => {
     expect(a!.result).toMatchObject({ ok: true, digest: fakeDigest('new-index') });
   });
 });
+
+describe('table output during a registry outage', () => {
+  it('many tags failing at one endpoint for one reason are one block; a few stay separate', async () => {
+    const { renderTable } = await import('../../src/render/table.js');
+    const b = new SnapshotBuilder();
+    for (let i = 0; i < 10; i++) {
+      const img = b.image(`svc${i}`, [`${R}/team/svc${i}:1.0`]);
+      b.pod({ ns: 'team', name: `svc${i}`, image: `${R}/team/svc${i}:1.0`, imageId: img.id });
+      b.answer(`${R}/team/svc${i}:1.0`, 'upstream', { ok: false, kind: 'unreachable', message: `${R}: connection refused` });
+    }
+    const two = new SnapshotBuilder();
+    for (let i = 0; i < 2; i++) {
+      two.image(`x${i}`, [`${R}/x${i}:1`]);
+      two.answer(`${R}/x${i}:1`, 'upstream', { ok: false, kind: 'auth', message: `${R}: HTTP 401` });
+    }
+    const text = renderTable(analyze(b.build()), false);
+    expect(text.match(/check-failed/g)).toHaveLength(1);
+    expect(text).toContain(`check-failed  10 tags at https://${R} (upstream)`);
+    expect(text).toContain('... and 5 more (-o json lists them)');
+    expect(text).toContain('0 critical, 0 warning, 10 info');
+    expect(renderTable(analyze(two.build()), false).match(/check-failed/g)).toHaveLength(2);
+  });
+});
