@@ -20,13 +20,20 @@ export async function benchHttp(): Promise<Record<string, number | string>> {
   }
   const out: Record<string, number | string> = { pinning: pinned, 'findings in report': findings };
   try {
-    for (const path of ['/v1/findings', '/v1/findings?namespace=ns-1', '/v1/findings?code=running-stale', '/metrics']) {
-      await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: 10, duration: 2 }); // warm-up
-      const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: 10, pipelining: 1, duration: 10 });
-      out[`${path} req/s (mean)`] = Math.round(r.requests.average);
-      out[`${path} p99 ms`] = r.latency.p99;
-      out[`${path} errors/non-2xx`] = `${r.errors}/${r.non2xx}`;
-      out[`${path} body bytes`] = Math.round(r.throughput.average / Math.max(1, r.requests.average));
+    const cases: [string, string, Record<string, string>][] = [
+      ['/v1/findings', '/v1/findings', {}],
+      ['/v1/findings (gzip)', '/v1/findings', { 'accept-encoding': 'gzip' }],
+      ['/v1/findings?namespace=ns-1', '/v1/findings?namespace=ns-1', {}],
+      ['/v1/findings?code=running-stale', '/v1/findings?code=running-stale', {}],
+      ['/metrics', '/metrics', {}],
+    ];
+    for (const [label, path, headers] of cases) {
+      await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: 10, duration: 2, headers }); // warm-up
+      const r = await autocannon({ url: `http://127.0.0.1:${port}${path}`, connections: 10, pipelining: 1, duration: 10, headers });
+      out[`${label} req/s (mean)`] = Math.round(r.requests.average);
+      out[`${label} p99 ms`] = r.latency.p99;
+      out[`${label} errors/non-2xx`] = `${r.errors}/${r.non2xx}`;
+      out[`${label} bytes per answer`] = Math.round(r.throughput.average / Math.max(1, r.requests.average));
     }
   } finally {
     server.kill();

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { createGunzip } from 'node:zlib';
 import type { KubeApi } from '../adapters/kube/api.js';
 import { SourceFailure } from '../collect/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
@@ -68,16 +69,17 @@ export function endpointTargets(urls: readonly string[]): AgentTarget[] {
 function directGet(url: URL, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.get(url, { headers: { accept: 'application/json' }, agent: false }, (res) => {
+    const req = mod.get(url, { headers: { accept: 'application/json', 'accept-encoding': 'gzip' }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (c: Buffer) => {
+      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+      body.on('data', (c: Buffer) => {
         size += c.length;
         if (size > MAX_REPORT_BYTES) req.destroy(new Error(`report larger than ${MAX_REPORT_BYTES} bytes`));
         else chunks.push(c);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
+      body.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      body.on('error', reject);
     });
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('close', () => clearTimeout(timer));

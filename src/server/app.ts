@@ -4,7 +4,8 @@
  * runtime or registry never slows a request. Response schemas double as the
  * OpenAPI document at /openapi.json.
  */
-import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
+import { gzipSync } from 'node:zlib';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { ALL_FINDING_CODES, FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
 import type { Report } from '../domain/report.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -19,6 +20,7 @@ export interface AgentView {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const RESPONSE_CACHE_BYTES = 16 * 1024 * 1024;
 const METRICS_REUSE_MS = 1_000;
+const GZIP_MIN_BYTES = 1024;
 
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
 const anyObject = { type: 'object', additionalProperties: true } as const;
@@ -86,14 +88,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // (report, query) and reused, within a byte budget. /metrics text is reused for a
   // second, so a scrape storm costs one render per second.
   const responses = new Map<string, string>();
+  const compressed = new Map<string, Buffer>();
   let responsesFor: Report | undefined;
   let responseBytes = 0;
-  const cached = (key: string, r: Report, build: () => unknown): string => {
+  const forReport = (r: Report): void => {
     if (responsesFor !== r) {
       responses.clear();
+      compressed.clear();
       responseBytes = 0;
       responsesFor = r;
     }
+  };
+  const cached = (key: string, r: Report, build: () => unknown): string => {
+    forReport(r);
     let body = responses.get(key);
     if (body === undefined) {
       body = JSON.stringify(build());
@@ -103,6 +110,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       }
     }
     return body;
+  };
+  /** Sends JSON text; gzip (compressed once per report and key) when the client accepts it and it is worth it. */
+  const sendJson = (req: FastifyRequest, reply: FastifyReply, key: string, r: Report, text: string): FastifyReply => {
+    reply.type(JSON_TYPE).header('vary', 'accept-encoding');
+    if (text.length >= GZIP_MIN_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+      forReport(r);
+      let gz = compressed.get(key);
+      if (!gz) {
+        gz = gzipSync(text);
+        if (responseBytes + gz.length <= RESPONSE_CACHE_BYTES) {
+          compressed.set(key, gz);
+          responseBytes += gz.length;
+        }
+      }
+      return reply.header('content-encoding', 'gzip').send(gz);
+    }
+    return reply.serializer((x: unknown) => x as string).send(text);
   };
   let metricsText: { body: string; at: number; report: Report | undefined } | undefined;
   const withReport = (reply: { code: (n: number) => { send: (b: unknown) => unknown } }): Report | undefined => {
@@ -124,10 +148,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return reply.code(503).send({ status: 'not ready', reason: r.reason });
   });
 
-  app.get('/v1/report', { schema: { description: 'The latest scan report (the same JSON as `tagdrift scan -o json`).', response: { 200: anyObject, ...notReady } } }, async (_req, reply) => {
+  app.get('/v1/report', { schema: { description: 'The latest scan report (the same JSON as `tagdrift scan -o json`).', response: { 200: anyObject, ...notReady } } }, async (req, reply) => {
     const json = agent.reportJson;
-    if (!json) return reply.code(503).send({ error: 'no scan has finished yet' });
-    return reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(json);
+    const r = agent.report;
+    if (!json || !r) return reply.code(503).send({ error: 'no scan has finished yet' });
+    return sendJson(req, reply, 'report', r, json);
   });
 
   app.get('/v1/findings', {
@@ -148,24 +173,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const r = withReport(reply);
     if (!r) return reply;
     const q = req.query as { code?: string; severity?: string; namespace?: string };
-    const body = cached(`findings|${q.code ?? ''}|${q.severity ?? ''}|${q.namespace ?? ''}`, r, () => ({
+    const key = `findings|${q.code ?? ''}|${q.severity ?? ''}|${q.namespace ?? ''}`;
+    const body = cached(key, r, () => ({
       node: r.node,
       generatedAt: r.generatedAt,
       findings: r.findings.filter(
         (f) => (!q.code || f.code === q.code) && (!q.severity || f.severity === q.severity) && (!q.namespace || f.containers.some((c) => c.namespace === q.namespace)),
       ),
     }));
-    return reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(body);
+    return sendJson(req, reply, key, r, body);
   });
 
-  app.get('/v1/images', { schema: listOf('images', anyObject, 'Images cached on the node.') }, async (_req, reply) => {
+  app.get('/v1/images', { schema: listOf('images', anyObject, 'Images cached on the node.') }, async (req, reply) => {
     const r = withReport(reply);
-    return r ? reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(cached('images', r, () => ({ node: r.node, generatedAt: r.generatedAt, images: r.images }))) : reply;
+    return r ? sendJson(req, reply, 'images', r, cached('images', r, () => ({ node: r.node, generatedAt: r.generatedAt, images: r.images }))) : reply;
   });
 
-  app.get('/v1/containers', { schema: listOf('containers', anyObject, 'Containers with what their pod asked for and the digest they run.') }, async (_req, reply) => {
+  app.get('/v1/containers', { schema: listOf('containers', anyObject, 'Containers with what their pod asked for and the digest they run.') }, async (req, reply) => {
     const r = withReport(reply);
-    return r ? reply.type(JSON_TYPE).serializer((x: unknown) => x as string).send(cached('containers', r, () => ({ node: r.node, generatedAt: r.generatedAt, containers: r.containers }))) : reply;
+    return r ? sendJson(req, reply, 'containers', r, cached('containers', r, () => ({ node: r.node, generatedAt: r.generatedAt, containers: r.containers }))) : reply;
   });
 
   app.get('/v1/registries', {

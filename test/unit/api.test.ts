@@ -85,6 +85,18 @@ describe('HTTP API with a report', () => {
     expect(((await app.inject('/v1/findings?namespace=nobody')).json() as { findings: unknown[] }).findings).toEqual([]);
   });
 
+  it('gzip for clients that accept it (large answers only), identical once decompressed', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const plain = await app.inject('/v1/report');
+    const gz = await app.inject({ url: '/v1/report', headers: { 'accept-encoding': 'gzip, deflate' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers['vary']).toBe('accept-encoding');
+    expect(gunzipSync(gz.rawPayload).toString('utf8')).toBe(plain.body);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const small = await app.inject({ url: '/v1/findings?code=config-error', headers: { 'accept-encoding': 'gzip' } });
+    expect(small.headers['content-encoding']).toBeUndefined();
+  });
+
   it('a bad query is a 400 that says what is wrong', async () => {
     const bad = await app.inject('/v1/findings?code=nope');
     expect(bad.statusCode).toBe(400);
