@@ -102,8 +102,11 @@ users:
       const target = this.proxies.get(`${proxy[1]}/${decodeURIComponent(proxy[2]!)}`);
       // The API server answers 503 when it cannot reach the pod.
       if (!target) return send(503, { kind: 'Status', code: 503, message: 'error trying to reach service: dial tcp: connect: connection refused' });
-      const up = request(`${target}${proxy[3]}${url.search}`, (r) => {
-        res.writeHead(r.statusCode ?? 502, { 'content-type': r.headers['content-type'] ?? 'application/json' });
+      // Like the API server's proxy: request headers forwarded, the answer passed through as it is.
+      const accept = req.headers['accept-encoding'];
+      const up = request(`${target}${proxy[3]}${url.search}`, { headers: accept ? { 'accept-encoding': accept } : {} }, (r) => {
+        const encoding = r.headers['content-encoding'];
+        res.writeHead(r.statusCode ?? 502, { 'content-type': r.headers['content-type'] ?? 'application/json', ...(encoding ? { 'content-encoding': encoding } : {}) });
         r.pipe(res);
       });
       up.on('error', () => send(503, { kind: 'Status', code: 503, message: 'error trying to reach service' }));

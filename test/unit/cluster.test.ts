@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -70,6 +71,7 @@ describe('merge (pure)', () => {
 describe('tagdrift cluster through a Kubernetes API (pod proxy) with one agent down', () => {
   const api = new FakeKubeApi();
   const agents: http.Server[] = [];
+  let gzipped = 0;
   const dir = mkdtempSync(join(tmpdir(), 'tagdrift-cluster-'));
   const kubeconfig = join(dir, 'kubeconfig');
   const labels = { 'app.kubernetes.io/name': 'tagdrift', 'app.kubernetes.io/component': 'agent' };
@@ -78,6 +80,11 @@ describe('tagdrift cluster through a Kubernetes API (pod proxy) with one agent d
     const server = http.createServer((req, res) => {
       if (req.url !== '/v1/report') return void res.writeHead(404).end();
       if (!report) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no scan has finished yet"}');
+      // Like the agent: gzip when the client (through the API server's proxy) accepts it.
+      if (/gzip/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        gzipped += 1;
+        return void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(JSON.stringify(report)));
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -112,6 +119,7 @@ describe('tagdrift cluster through a Kubernetes API (pod proxy) with one agent d
     const drift = r.groups.flatMap((g) => g.findings).find((f) => f.code === 'digest-drift');
     expect(drift?.nodes).toEqual(['node-a', 'node-b']);
     expect(api.requests.some((q) => q.startsWith('GET /api/v1/namespaces/tagdrift/pods?labelSelector='))).toBe(true);
+    expect(gzipped).toBeGreaterThanOrEqual(2); // reports came compressed through the proxy and were read
   });
 
   it('--fail-on warning exits 1; the table names unreachable nodes', async () => {

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
+import { createGunzip } from 'node:zlib';
 import type { KubeErrorKind } from '../../domain/snapshot.js';
 import { SourceFailure } from '../../collect/ports.js';
 
@@ -94,16 +95,19 @@ function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<v
 function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> {
   const mod = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
-    const req = mod.request(url, { ...opts, timeout: timeoutMs }, (res) => {
+    // gzip accepted: the API server compresses large lists, and its pod proxy passes agents' gzip through.
+    const headers = { ...(opts.headers as Record<string, string>), 'accept-encoding': 'gzip' };
+    const req = mod.request(url, { ...opts, headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      res.on('data', (c: Buffer) => {
+      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
+      body.on('data', (c: Buffer) => {
         size += c.length;
         if (size > maxBytes) req.destroy(new SourceFailure<KubeErrorKind>('error', `answer larger than ${maxBytes} bytes`));
         else chunks.push(c);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', (e) => reject(classifyKubeError(e)));
+      body.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      body.on('error', (e) => reject(classifyKubeError(e)));
     });
     const deadline = setTimeout(
       () => req.destroy(new SourceFailure<KubeErrorKind>('timeout', `no answer from the API server within ${timeoutMs} ms`)),
