@@ -11,6 +11,7 @@ import type {
   RuntimeVersion,
 } from '../domain/registry-config.js';
 import { atLeast, defaultUpstream, effectiveHostsConfig } from '../domain/containerd-rules.js';
+import { DOCKER_HUB, isDockerHubHost } from '../domain/image-ref.js';
 
 const ALL_CAPS = ['pull', 'resolve', 'push'];
 
@@ -29,7 +30,7 @@ export function isUpstreamUrl(url: string, registry: string): boolean {
   }
   if (host === registry) return true;
   if (host === new URL(defaultUpstream(registry)).host) return true;
-  return registry === 'docker.io' && ['docker.io', 'registry-1.docker.io', 'index.docker.io'].includes(host);
+  return registry === DOCKER_HUB && isDockerHubHost(host);
 }
 
 function fromHostEntry(e: HostEntry, file: string, registry: string, entry: number): PlannedEndpoint {

@@ -3,9 +3,7 @@
  * per-node timeout. Partial results are normal: an unreachable or unready agent, or a
  * node without an agent, is a NodeResult with a status — never a failure of the run.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { createGunzip } from 'node:zlib';
+import { getCapped, type CappedGetErrors } from '../adapters/http-get.js';
 import type { KubeApi } from '../adapters/kube/api.js';
 import { SourceFailure } from '../collect/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
@@ -66,25 +64,13 @@ export function endpointTargets(urls: readonly string[]): AgentTarget[] {
   });
 }
 
+const AGENT_GET_ERRORS: CappedGetErrors = {
+  tooLarge: (max) => new Error(`report larger than ${max} bytes`),
+  timeout: (_kind, ms) => new Error(`no answer within ${ms} ms`),
+};
+
 function directGet(url: URL, timeoutMs: number): Promise<{ status: number; body: Buffer }> {
-  const mod = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.get(url, { headers: { accept: 'application/json', 'accept-encoding': 'gzip' }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
-      body.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_REPORT_BYTES) req.destroy(new Error(`report larger than ${MAX_REPORT_BYTES} bytes`));
-        else chunks.push(c);
-      });
-      body.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      body.on('error', reject);
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    req.on('close', () => clearTimeout(timer));
-    req.on('error', reject);
-  });
+  return getCapped(url, { headers: { accept: 'application/json' }, agent: false }, timeoutMs, MAX_REPORT_BYTES, AGENT_GET_ERRORS);
 }
 
 function reason(e: unknown): string {

@@ -8,6 +8,7 @@
 import { INDEX_MEDIA_TYPES, type TagAnswer, type TagResolved } from '../domain/registry-truth.js';
 import type { TagCheckPlan } from '../analyze/tag-plan.js';
 import type { RegistryLookup } from './ports.js';
+import { isDockerHubHost } from '../domain/image-ref.js';
 
 /** At most this many registry build-metadata lookups per scan. */
 export const MAX_REGISTRY_META = 32;
@@ -38,8 +39,7 @@ export async function collectRegistryTruth(plans: readonly TagCheckPlan[], looku
  */
 export function isDockerHub(endpointUrl: string): boolean {
   try {
-    const host = new URL(endpointUrl).hostname;
-    return host === 'registry-1.docker.io' || host === 'index.docker.io' || host === 'docker.io';
+    return isDockerHubHost(new URL(endpointUrl).hostname);
   } catch {
     return false;
   }

@@ -21,6 +21,11 @@ const MAX_NAME_LENGTH = 255;
 
 export const DOCKER_HUB = 'docker.io';
 
+/** Host names that all mean Docker Hub (`docker.io` in references; `registry-1.docker.io` is its API host). */
+export function isDockerHubHost(host: string): boolean {
+  return host === DOCKER_HUB || host === 'index.docker.io' || host === 'registry-1.docker.io';
+}
+
 export interface ImageRef {
   /** Registry host as written in references, with port: `docker.io`, `localhost:5000`. */
   readonly registry: string;
@@ -90,7 +95,7 @@ export function parseImageRef(input: string): ImageRef {
     repository = rest;
   }
   // Docker Hub aliases: the legacy index host names the same registry.
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DOCKER_HUB;
+  if (isDockerHubHost(registry)) registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
 
   for (const component of repository.split('/')) {

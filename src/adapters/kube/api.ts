@@ -7,11 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import http from 'node:http';
 import https from 'node:https';
-import { createGunzip } from 'node:zlib';
 import type { KubeErrorKind } from '../../domain/snapshot.js';
 import { SourceFailure } from '../../collect/ports.js';
+import { getCapped, type CappedGetErrors } from '../http-get.js';
 
 export interface KubeApi {
   /** GET `path` (with query) and parse JSON; rejects with a classified SourceFailure naming `what`. */
@@ -92,32 +91,20 @@ function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<v
   };
 }
 
-function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> {
-  const mod = url.protocol === 'http:' ? http : https;
-  return new Promise((resolve, reject) => {
-    // gzip accepted: the API server compresses large lists, and its pod proxy passes agents' gzip through.
-    const headers = { ...(opts.headers as Record<string, string>), 'accept-encoding': 'gzip' };
-    const req = mod.request(url, { ...opts, headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
-      body.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBytes) req.destroy(new SourceFailure<KubeErrorKind>('error', `answer larger than ${maxBytes} bytes`));
-        else chunks.push(c);
-      });
-      body.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      body.on('error', (e) => reject(classifyKubeError(e)));
-    });
-    const deadline = setTimeout(
-      () => req.destroy(new SourceFailure<KubeErrorKind>('timeout', `no answer from the API server within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    req.on('close', () => clearTimeout(deadline));
-    req.on('timeout', () => req.destroy(new SourceFailure<KubeErrorKind>('timeout', `API server connection idle for ${timeoutMs} ms`)));
-    req.on('error', (e) => reject(classifyKubeError(e)));
-    req.end();
-  });
+/** The API server's errors: a classified SourceFailure for every way a GET can fail. */
+const KUBE_GET_ERRORS: CappedGetErrors = {
+  tooLarge: (max) => new SourceFailure<KubeErrorKind>('error', `answer larger than ${max} bytes`),
+  timeout: (kind, ms) =>
+    new SourceFailure<KubeErrorKind>('timeout', kind === 'deadline' ? `no answer from the API server within ${ms} ms` : `API server connection idle for ${ms} ms`),
+};
+
+// gzip is accepted: the API server compresses large lists, and its pod proxy passes agents' gzip through.
+async function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> {
+  try {
+    return await getCapped(url, opts, timeoutMs, maxBytes, KUBE_GET_ERRORS);
+  } catch (e) {
+    throw classifyKubeError(e);
+  }
 }
 
 export function classifyKubeError(e: unknown, what = 'list pods'): SourceFailure<KubeErrorKind> {

@@ -4,6 +4,7 @@
  * (a mounted pull secret). Credentials stay in this process: nothing here logs,
  * and errors name the file and the entry, never a value.
  */
+import { DOCKER_HUB, isDockerHubHost } from '../../domain/image-ref.js';
 
 export interface Challenge {
   readonly scheme: 'bearer' | 'basic';
@@ -92,7 +93,7 @@ export function authKeyHost(key: string): string {
     }
   } else host = host.split('/')[0]!;
   host = host.toLowerCase();
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+  return isDockerHubHost(host) ? DOCKER_HUB : host;
 }
 
 /**

@@ -21,6 +21,7 @@ import { Authorizer } from './authorizer.js';
 import { HostGate } from './host-gate.js';
 import { DIGEST_RE, errorCode, isIndex, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type ManifestDoc } from './manifest.js';
 import { buildMetaFromConfig } from '../../domain/build-meta.js';
+import { DOCKER_HUB, isDockerHubHost } from '../../domain/image-ref.js';
 
 export { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from './manifest.js';
 
@@ -245,8 +246,7 @@ export class RegistryClient {
   }
 
   private credentialFor(host: string, registry: string): Credential | undefined {
-    const h = host === 'registry-1.docker.io' ? 'docker.io' : host;
-    return this.credentials.get(h) ?? this.credentials.get(registry);
+    return this.credentials.get(isDockerHubHost(host) ? DOCKER_HUB : host) ?? this.credentials.get(registry);
   }
 
   /**
