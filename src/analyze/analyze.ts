@@ -10,8 +10,8 @@ import type { NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { CHECKS } from '../checks/index.js';
 import { registryConfigFindings } from '../checks/registry-config.js';
 import type { RegistryConfigRead } from '../domain/snapshot.js';
-import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext, type TagTruth } from '../checks/types.js';
-import type { TagAnswer, TagResolved } from '../domain/registry-truth.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
+import { truthByTag, type TagResolved } from '../domain/registry-truth.js';
 import type { ImageRecord } from '../domain/snapshot.js';
 import { indexImages, joinContainers, type ContainerView } from './join.js';
 import { configuredRegistries, planRegistry } from './registry-plan.js';
@@ -31,6 +31,7 @@ function status(o: Outcome<unknown>): SourceStatus {
 export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAULT_ANALYZE_OPTIONS): Report {
   const images = snapshot.images.ok ? snapshot.images.value : [];
   const index = indexImages(images);
+  const ctxIndex = index;
   const containers = joinContainers(snapshot, index);
   const rc = snapshot.registryConfig;
   const registries = rc?.ok ? registriesSection(rc.value, registriesNamed(containers, images.flatMap((i) => i.repoTags))) : undefined;
@@ -42,7 +43,11 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       for (const image of images) for (const rd of image.repoDigests) byRepoDigest.set(rd, image);
     }
     const index = byRepoDigest;
-    return [answer.digest, ...(answer.children ?? [])].map((d) => index.get(`${name}@${d}`)).find((i) => i !== undefined);
+    const byDigest = [answer.digest, ...(answer.children ?? []), ...(answer.platformImage ? [answer.platformImage.manifest] : [])]
+      .map((d) => index.get(`${name}@${d}`))
+      .find((i) => i !== undefined);
+    // The node may hold the platform's image under another index digest (a re-published index).
+    return byDigest ?? (answer.platformImage ? ctxIndex.imagesById.get(answer.platformImage.config) : undefined);
   };
   const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [], truth, nodeImageFor };
   const findings: Finding[] = CHECKS.flatMap((check) => check(ctx));
@@ -58,6 +63,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     node: snapshot.node,
+    ...(snapshot.platform ? { platform: snapshot.platform } : {}),
     generatedAt: snapshot.collectedAt,
     runtime: snapshot.runtime.ok ? snapshot.runtime.value : null,
     intentSource: snapshot.pods.ok ? 'kubernetes' : 'cri-only',
@@ -88,17 +94,6 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
     findings,
     summary,
   };
-}
-
-function truthByTag(answers: readonly TagAnswer[]): Map<string, TagTruth> {
-  const out = new Map<string, { upstream?: TagAnswer; mirror?: TagAnswer }>();
-  for (const a of answers) {
-    const key = `${a.registry}/${a.repository}:${a.tag}`;
-    const t = out.get(key) ?? {};
-    t[a.role] = a;
-    out.set(key, t);
-  }
-  return out;
 }
 
 /** Registries the node's workloads and cached images name. */

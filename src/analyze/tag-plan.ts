@@ -1,14 +1,16 @@
 /**
  * Which tags to verify this cycle, and where (pure). The (registry, repository, tag)
  * triples are the tags running containers asked for (pod intent) and the tags cached
- * on the node, deduplicated; each is asked of the endpoint that resolves tags for
- * this node and of upstream, once when they are the same.
+ * on the node, deduplicated. Each is asked along the chain containerd walks for this
+ * node (its resolve-capable hosts in order, `server` last), and of the registry
+ * itself as the reference; an endpoint in both is asked once.
  */
 import { refName, tryParseImageRef } from '../domain/image-ref.js';
 import type { EndpointRole } from '../domain/registry-truth.js';
 import type { PlannedEndpoint, RegistryPlan } from '../domain/registry-config.js';
 import type { ImageRecord } from '../domain/snapshot.js';
 import { digestForName, type ContainerView } from './join.js';
+import { isUpstreamUrl } from './registry-plan.js';
 
 export interface TagTarget {
   readonly registry: string;
@@ -16,24 +18,36 @@ export interface TagTarget {
   readonly tag: string;
   /** Digests the node has for this tag: what containers run and what the cache holds. */
   readonly localDigests: readonly string[];
+  /** Image IDs (config digests) the node has for this tag: what decides "same image" for an index. */
+  readonly localImageIds: readonly string[];
   /** A running container asked for this tag (such tags are checked before cached-only ones). */
   readonly running: boolean;
 }
 
-export interface TagCheckPlan {
-  readonly target: TagTarget;
-  readonly endpoints: readonly { readonly role: EndpointRole; readonly endpoint: PlannedEndpoint }[];
+export interface ChainHop {
+  readonly role: EndpointRole;
+  readonly endpoint: PlannedEndpoint;
 }
 
-/** The endpoint that answers tags for this node, and upstream when that is a mirror. */
-export function tagEndpoints(plan: RegistryPlan): TagCheckPlan['endpoints'] {
-  const resolver = plan.endpoints.find((e) => e.url === plan.resolvesTagsVia) ?? plan.endpoints[plan.endpoints.length - 1]!;
+export interface TagCheckPlan {
+  readonly target: TagTarget;
+  /** The hosts containerd tries for a tag resolve, in order (those with `resolve`; duplicates once). */
+  readonly chain: readonly ChainHop[];
+  /** The registry itself: the plan's final entry (`server`, or the default upstream). */
+  readonly upstream: PlannedEndpoint;
+}
+
+/** The resolve chain and the reference endpoint of one registry plan. */
+export function tagEndpoints(plan: RegistryPlan): Pick<TagCheckPlan, 'chain' | 'upstream'> {
   const upstream = plan.endpoints[plan.endpoints.length - 1]!;
-  if (!plan.mirrorResolves || resolver.url === upstream.url) return [{ role: 'upstream', endpoint: resolver }];
-  return [
-    { role: 'mirror', endpoint: resolver },
-    { role: 'upstream', endpoint: upstream },
-  ];
+  const seen = new Set<string>();
+  const chain: ChainHop[] = [];
+  for (const endpoint of plan.endpoints) {
+    if (!endpoint.capabilities.includes('resolve') || seen.has(endpoint.url)) continue;
+    seen.add(endpoint.url);
+    chain.push({ role: endpoint.url === upstream.url || isUpstreamUrl(endpoint.url, plan.registry) ? 'upstream' : 'mirror', endpoint });
+  }
+  return { chain, upstream };
 }
 
 export function planTagChecks(
@@ -41,28 +55,29 @@ export function planTagChecks(
   images: readonly ImageRecord[],
   planFor: (registry: string) => RegistryPlan,
 ): TagCheckPlan[] {
-  const targets = new Map<string, { registry: string; repository: string; tag: string; digests: Set<string>; running: boolean }>();
-  const add = (registry: string, repository: string, tag: string, digest: string | undefined, running: boolean): void => {
+  const targets = new Map<string, { registry: string; repository: string; tag: string; digests: Set<string>; ids: Set<string>; running: boolean }>();
+  const add = (registry: string, repository: string, tag: string, digest: string | undefined, imageId: string | undefined, running: boolean): void => {
     const key = `${registry}/${repository}:${tag}`;
     let t = targets.get(key);
     if (!t) {
-      t = { registry, repository, tag, digests: new Set(), running };
+      t = { registry, repository, tag, digests: new Set(), ids: new Set(), running };
       targets.set(key, t);
     }
     t.running ||= running;
     if (digest) t.digests.add(digest);
+    if (imageId) t.ids.add(imageId);
   };
   for (const c of containers) {
     const r = c.requested;
     if (c.record.state !== 'running' || !r || r.digest || !r.tag) continue;
-    add(r.registry, r.repository, r.tag, c.runningDigest, true);
+    add(r.registry, r.repository, r.tag, c.runningDigest, c.imageId, true);
   }
   for (const image of images) {
     if (image.pinned) continue; // sandbox images kubelet keeps; they run no workload code
     for (const t of image.repoTags) {
       const ref = tryParseImageRef(t);
       if (!ref?.tag || ref.digest) continue;
-      add(ref.registry, ref.repository, ref.tag, digestForName(image, refName(ref)), false);
+      add(ref.registry, ref.repository, ref.tag, digestForName(image, refName(ref)), image.id, false);
     }
   }
   const plans = new Map<string, RegistryPlan>();
@@ -75,8 +90,8 @@ export function planTagChecks(
         plans.set(t.registry, plan);
       }
       return {
-        target: { registry: t.registry, repository: t.repository, tag: t.tag, localDigests: [...t.digests].sort(), running: t.running },
-        endpoints: tagEndpoints(plan),
+        target: { registry: t.registry, repository: t.repository, tag: t.tag, localDigests: [...t.digests].sort(), localImageIds: [...t.ids].sort(), running: t.running },
+        ...tagEndpoints(plan),
       };
     });
 }

@@ -2,7 +2,7 @@
 import type { Check } from './types.js';
 import { checkMutableTag } from './mutable-tag.js';
 import { checkRunning } from './running.js';
-import { checkCacheStale, checkFailed, checkMirrorStale } from './registry-truth.js';
+import { checkCacheStale, checkFailed, checkMirrorSkipped, checkMirrorStale } from './registry-truth.js';
 import { checkRegistryConfig } from './registry-config.js';
 import { checkPodIntentUnavailable, checkRuntimeUnavailable } from './sources.js';
 
@@ -11,6 +11,7 @@ export const CHECKS: readonly Check[] = [
   checkPodIntentUnavailable,
   checkRunning,
   checkMirrorStale,
+  checkMirrorSkipped,
   checkCacheStale,
   checkFailed,
   checkMutableTag,

@@ -33,8 +33,22 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
   const out: Finding[] = [];
   const rules = `containerd ${describeVersion(version)} rules`;
 
+  const conditional = new Set((view.versionDependent ?? []).map((p) => p.file));
   for (const p of [...view.errors, ...eff.errors]) {
-    out.push(problemFinding('config-error', p, `Fix the file so containerd and its CRI plugin load it (${rules}); check containerd's log for "failed to load plugin".`));
+    const f = problemFinding('config-error', p, `Fix the file so containerd and its CRI plugin load it (${rules}); check containerd's log for "failed to load plugin".`);
+    // A file that this containerd may not load at all cannot make it fail for sure.
+    out.push(conditional.has(p.file) ? { ...f, severity: 'warning', message: `${f.message} (only if this containerd loads the file: see config-version-dependent)` } : f);
+  }
+  for (const p of view.versionDependent ?? []) {
+    out.push({
+      code: 'config-version-dependent',
+      severity: 'warning',
+      message: formatProblem(p),
+      image: undefined,
+      containers: [],
+      evidence: { file: p.file, reason: p.reason, rules },
+      remediation: 'Use an absolute path in imports (containerd resolves those the same in every release), or run tagdrift where it can ask the runtime its version (--runtime-endpoint) or pass --runtime-version.',
+    });
   }
   for (const p of view.ignored) {
     out.push(problemFinding('mirror-config-ignored', p, 'Move the settings where this containerd version reads them.'));
@@ -59,6 +73,23 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
         'Set config_path to a single directory, or set use_local_image_pull = true in the CRI images plugin.',
       ),
     );
+  }
+  const skipped = snap.skippedDirs ?? [];
+  const badNames = skipped.filter((d) => !d.reason.startsWith('tagdrift reads at most'));
+  const overCap = skipped.filter((d) => d.reason.startsWith('tagdrift reads at most'));
+  for (const d of badNames.slice(0, 20)) {
+    out.push(problemFinding('mirror-config-ignored', { file: d.dir, reason: d.reason }, `Rename the directory to the registry's host (host, host:port or host_port_), or remove it.`));
+  }
+  if (overCap.length > 0) {
+    out.push({
+      code: 'check-failed',
+      severity: 'info',
+      message: `${overCap.length} hosts.toml director${overCap.length === 1 ? 'y was' : 'ies were'} not read: tagdrift reads at most ${snap.hostsFiles.length} per scan (its own cap; containerd has none). Registries configured there are planned as if they had no hosts.toml.`,
+      image: undefined,
+      containers: [],
+      evidence: { reason: 'read-cap', notRead: overCap.slice(0, 20).map((d) => d.dir), count: overCap.length },
+      remediation: 'Remove host directories no workload uses, or run tagdrift registries on the node to check the rest.',
+    });
   }
   for (const dir of snap.unreadCertsDirs) {
     out.push(

@@ -1,15 +1,23 @@
 /**
- * Findings from registry evidence about tags rather than containers:
+ * Findings from registry evidence about tags rather than containers, read as
+ * containerd walks its hosts (domain/registry-truth.ts `truthByTag`):
  *
- * - cache-stale (warning): a cached tag points to a digest other than upstream's and
- *   no running container uses that image — the next IfNotPresent pod starts old code.
- * - mirror-stale (critical): the mirror this node resolves tags through answers a
- *   different digest than upstream for the same tag.
- * - check-failed (info): a tag could not be verified at an endpoint, with the reason.
+ * - cache-stale (warning): a cached tag gives this node's platform another image
+ *   than upstream's and no running container uses it — the next IfNotPresent pod
+ *   starts old code.
+ * - mirror-stale (critical): the mirror that answers this node's tag resolve (the
+ *   first resolve-capable host that answers) gives another image than upstream.
+ * - mirror-skipped (info): a resolve-capable mirror containerd passes over (404,
+ *   refused, 5xx, down), once per mirror, naming the tags and who answered instead.
+ * - check-failed (info): the registry itself, or a host whose answer leaves the
+ *   node's resolve unknown, could not be asked, with the reason.
+ *
+ * When the node platform's image behind a moved index could not be read, a finding
+ * says so and is lowered one level: it is never critical on an unverified platform.
  */
 import { refName, shortDigest, tryParseImageRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
-import { answerNames, type RegistryErrorKind, type TagAnswer } from '../domain/registry-truth.js';
+import { compareAnswers, compareWithLocal, type RegistryErrorKind, type TagAnswer, type TagUnverified } from '../domain/registry-truth.js';
 import { digestForName } from '../analyze/join.js';
 import type { CheckContext } from './types.js';
 import { buildMeta, containerRef } from './workload.js';
@@ -27,13 +35,18 @@ export function checkCacheStale(ctx: CheckContext): Finding[] {
       const key = `${refName(ref)}:${ref.tag}`;
       const up = ctx.truth.get(key)?.upstream;
       const cached = digestForName(image, refName(ref));
-      if (!up?.result.ok || !cached || answerNames(up.result, cached)) continue;
+      if (!up?.result.ok || !cached) continue;
+      const same = compareWithLocal(up.result, { digest: cached, imageId: image.id });
+      if (same === 'same') continue;
+      const p = up.result.platformImage;
       out.push({
         code: 'cache-stale',
-        severity: 'warning',
+        severity: same === 'changed' ? 'warning' : 'info',
         message:
-          `${key} is cached on this node as ${shortDigest(cached)}, but ${up.endpoint} now answers ${shortDigest(up.result.digest)}: ` +
-          'the next pod that uses this tag with imagePullPolicy IfNotPresent starts the old build',
+          `${key} is cached on this node as ${shortDigest(cached)}, but ${up.endpoint} now answers ${shortDigest(up.result.digest)}` +
+          (p ? ` (${p.platform} image ${shortDigest(image.id)} → ${shortDigest(p.config)})` : '') +
+          ': the next pod that uses this tag with imagePullPolicy IfNotPresent starts the old build' +
+          (same === 'unverified' ? `. Whether this node's platform image changed could not be verified (${up.result.platformUnverified ?? 'not read'}).` : ''),
         image: key,
         containers: [],
         evidence: {
@@ -41,6 +54,8 @@ export function checkCacheStale(ctx: CheckContext): Finding[] {
           registryDigest: up.result.digest,
           endpoint: up.endpoint,
           cachedImageId: image.id,
+          ...(p ? { platform: p.platform, registryPlatformManifest: p.manifest, registryImageId: p.config } : {}),
+          ...(same === 'unverified' ? { platformVerified: false } : {}),
           ...buildMeta(ctx, 'cached', image.id),
           ...(up.result.build ? { registryBuild: up.result.build } : {}),
         },
@@ -53,21 +68,45 @@ export function checkCacheStale(ctx: CheckContext): Finding[] {
   return out;
 }
 
+function runningOn(ctx: CheckContext, key: string) {
+  return ctx.containers.filter((c) => c.record.state === 'running' && c.requested && !c.requested.digest && `${refName(c.requested)}:${c.requested.tag}` === key);
+}
+
+function sourceOf(ctx: CheckContext, endpoint: string): string | undefined {
+  return ctx.registryPlans.flatMap((p) => p.endpoints).find((e) => e.url === endpoint)?.source;
+}
+
+/** True when the CRI registry table comes from a file this containerd may not load (config-version-dependent). */
+function registryTableUncertain(ctx: CheckContext): boolean {
+  const rc = ctx.snapshot.registryConfig;
+  if (!rc?.ok) return false;
+  const dependent = new Set((rc.value.config.config.versionDependent ?? []).map((p) => p.file));
+  return (rc.value.config.config.registry?.files ?? []).some((f) => dependent.has(f));
+}
+
 export function checkMirrorStale(ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
+  const configUncertain = registryTableUncertain(ctx);
   for (const [key, t] of ctx.truth) {
-    const m = t.mirror;
+    const m = t.resolver;
     const u = t.upstream;
-    if (!m?.result.ok || !u?.result.ok) continue;
-    if (m.result.digest === u.result.digest || answerNames(u.result, m.result.digest)) continue;
-    const views = ctx.containers.filter((c) => c.record.state === 'running' && c.requested && `${refName(c.requested)}:${c.requested.tag}` === key && !c.requested.digest);
-    const source = ctx.registryPlans.flatMap((p) => p.endpoints).find((e) => e.url === m.endpoint)?.source;
+    if (!m || m.role !== 'mirror' || !m.result.ok || !u?.result.ok || m.endpoint === u.endpoint) continue;
+    const same = compareAnswers(m.result, u.result);
+    if (same === 'same') continue;
+    const views = runningOn(ctx, key);
+    const source = sourceOf(ctx, m.endpoint);
+    const skipped = t.skipped.map((s) => s.endpoint);
+    const p = u.result.platformImage;
+    const mp = m.result.platformImage;
     out.push({
       code: 'mirror-stale',
-      severity: 'critical',
+      severity: same === 'changed' && !configUncertain ? 'critical' : 'warning',
       message:
-        `${m.endpoint} answers ${shortDigest(m.result.digest)} for ${key}, but upstream ${u.endpoint} answers ${shortDigest(u.result.digest)}: ` +
-        'this node resolves the tag through the mirror, so every pull here gets the old digest',
+        `${m.endpoint} answers ${shortDigest(m.result.digest)} for ${key}, but upstream ${u.endpoint} answers ${shortDigest(u.result.digest)}` +
+        (p && mp ? ` (${p.platform} image ${shortDigest(mp.config)} vs ${shortDigest(p.config)})` : '') +
+        `: this node resolves the tag through ${skipped.length > 0 ? `this mirror (after passing over ${skipped.join(', ')})` : 'the mirror'}, so every pull here gets the mirror's digest` +
+        (same === 'unverified' ? `. Whether the image for this node's platform differs could not be verified (${u.result.platformUnverified ?? m.result.platformUnverified ?? 'not read'}).` : '') +
+        (configUncertain ? '. The mirror comes from a drop-in this containerd release may not load (see config-version-dependent).' : ''),
       image: key,
       containers: views.map(containerRef),
       evidence: {
@@ -75,12 +114,66 @@ export function checkMirrorStale(ctx: CheckContext): Finding[] {
         registryDigest: u.result.digest,
         endpoint: m.endpoint,
         upstreamEndpoint: u.endpoint,
+        ...(m.position !== undefined ? { chainPosition: m.position } : {}),
+        ...(skipped.length > 0 ? { skippedBefore: skipped } : {}),
         ...(source ? { configuredIn: source } : {}),
+        ...(p ? { platform: p.platform, registryImageId: p.config } : {}),
+        ...(mp ? { mirrorImageId: mp.config } : {}),
+        ...(same === 'unverified' ? { platformVerified: false } : {}),
+        ...(configUncertain ? { configVersionDependent: true } : {}),
         ...(u.result.build ? { registryBuild: u.result.build } : {}),
       },
       remediation:
-        `Refresh the mirror's copy of ${key} (or lower its cache TTL for tags).\n` +
+        `Refresh ${m.endpoint}'s copy of ${key} (or lower its cache TTL for tags).\n` +
         `Lasting fix: a caching mirror should serve blobs and digests only; drop "resolve" from its capabilities${source ? ` in ${source.split(' ')[0]}` : ''} so tags resolve upstream.`,
+    });
+  }
+  return out;
+}
+
+const SKIP_REASON: Record<RegistryErrorKind, string> = {
+  'not-found': 'does not have it (404)',
+  auth: 'refuses the request (401/403)',
+  'server-error': 'fails with a server error',
+  unreachable: 'cannot be reached',
+  'rate-limited': 'is rate limiting',
+  'invalid-response': 'answers something that is not a registry answer',
+};
+
+export function checkMirrorSkipped(ctx: CheckContext): Finding[] {
+  const byEndpoint = new Map<string, { answers: { key: string; a: TagAnswer; next: TagAnswer | undefined }[] }>();
+  for (const [key, t] of ctx.truth) {
+    for (const a of t.skipped) {
+      if (a.role !== 'mirror') continue;
+      const e = byEndpoint.get(a.endpoint) ?? { answers: [] };
+      e.answers.push({ key, a, next: t.resolver });
+      byEndpoint.set(a.endpoint, e);
+    }
+  }
+  const out: Finding[] = [];
+  for (const [endpoint, { answers }] of byEndpoint) {
+    const reasons = [...new Set(answers.map(({ a }) => SKIP_REASON[(a.result as TagUnverified).kind]))];
+    const then = [...new Set(answers.map(({ next }) => next?.endpoint).filter((x): x is string => !!x))];
+    const tags = answers.map(({ key }) => key).sort();
+    const source = sourceOf(ctx, endpoint);
+    out.push({
+      code: 'mirror-skipped',
+      severity: 'info',
+      message:
+        `containerd passes over ${endpoint} for ${tags.length === 1 ? tags[0] : `${tags.length} tags`}: it ${reasons.join(', ')}` +
+        (then.length > 0 ? `; the tag${tags.length === 1 ? ' is' : 's are'} resolved through ${then.join(', ')}` : '; no later host answered either'),
+      image: tags.length === 1 ? tags[0] : undefined,
+      containers: tags.flatMap((k) => runningOn(ctx, k)).map(containerRef),
+      evidence: {
+        endpoint,
+        tags,
+        reasons: answers.map(({ key, a }) => ({ tag: key, reason: (a.result as TagUnverified).kind, detail: (a.result as TagUnverified).message })),
+        ...(then.length > 0 ? { resolvedThrough: then } : {}),
+        ...(source ? { configuredIn: source } : {}),
+      },
+      remediation:
+        'Nothing breaks: each pull waits for this host before moving on. If the mirror should serve these repositories, check its upstream ' +
+        `and path; if it should not, drop "resolve" from its capabilities${source ? ` in ${source.split(' ')[0]}` : ''} (a mirror that serves only some repositories is expected to answer 404 for the rest).`,
     });
   }
   return out;
@@ -98,17 +191,25 @@ const FAILED_FIX: Record<RegistryErrorKind, string> = {
 export function checkFailed(ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
   for (const [key, t] of ctx.truth) {
-    for (const a of [t.mirror, t.upstream] as (TagAnswer | undefined)[]) {
-      if (!a || a.result.ok) continue;
-      const views = ctx.containers.filter((c) => c.record.state === 'running' && c.requested && !c.requested.digest && `${refName(c.requested)}:${c.requested.tag}` === key);
+    const failed: TagAnswer[] = [];
+    if (t.undetermined) failed.push(t.undetermined);
+    if (t.upstream && !t.upstream.result.ok && t.upstream !== t.undetermined) failed.push(t.upstream);
+    for (const a of failed) {
+      if (a.result.ok) continue;
+      const views = runningOn(ctx, key);
+      const served = a.role === 'upstream' && t.resolver && t.resolver.endpoint !== a.endpoint ? t.resolver.endpoint : undefined;
+      const what = a === t.undetermined && a.role === 'mirror' ? 'the node resolves it through this mirror, so what it gets is unknown' : 'it is reported neither fresh nor stale';
       out.push({
         code: 'check-failed',
         severity: 'info',
-        message: `${key} could not be verified at ${a.endpoint} (${a.role}): ${a.result.kind}: ${a.result.message}. It is reported neither fresh nor stale.`,
+        message: `${key} could not be verified at ${a.endpoint} (${a.role}): ${a.result.kind}: ${a.result.message}. ${what[0]!.toUpperCase()}${what.slice(1)}.` +
+          (served ? ` This node resolves it through ${served}, which answered.` : ''),
         image: key,
         containers: views.map(containerRef),
-        evidence: { endpoint: a.endpoint, role: a.role, reason: a.result.kind, detail: a.result.message },
-        remediation: FAILED_FIX[a.result.kind],
+        evidence: { endpoint: a.endpoint, role: a.role, reason: a.result.kind, detail: a.result.message, ...(served ? { resolvedThrough: served } : {}) },
+        remediation: a.result.kind === 'not-found' && served
+          ? `Upstream does not have this tag; only ${served} serves it to this node. Check the name, or push the tag upstream before that mirror loses it.`
+          : FAILED_FIX[a.result.kind],
       });
     }
   }

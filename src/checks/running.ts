@@ -1,19 +1,24 @@
 /**
  * What each running container runs compared with what its tag means now. Each
- * container gets at most one running-* finding:
+ * container gets at most one finding here:
  *
- * - running-stale (critical): upstream answers a digest the container does not run
- *   and the node does not hold — a restart alone would not help.
+ * - running-stale (critical): upstream's tag gives this node's platform another
+ *   image, and the node does not hold it — a restart alone would not help.
  * - running-superseded (warning): the node already holds what the tag points to
  *   (upstream's answer, or without one the node's own tag) and the container runs
  *   an older image — a restart fixes it.
+ * - tag-republished (info): the tag's index digest moved, but the image the node's
+ *   platform runs from it did not (another platform or an attestation changed).
  *
- * A tag whose registry answer failed is never called fresh or stale from the
- * registry: only the node's own evidence (the local tag moved) is used then.
+ * Sameness is decided per platform (domain/registry-truth.ts `compareWithLocal`):
+ * an index digest alone proves nothing. When the node platform's image behind a
+ * moved index could not be read, the finding says so and is not critical. A tag
+ * whose registry answer failed is never called fresh or stale from the registry:
+ * only the node's own evidence (the local tag moved) is used then.
  */
 import { refName, shortDigest, tagRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
-import { answerNames, type TagResolved } from '../domain/registry-truth.js';
+import { compareWithLocal, type PlatformImage, type TagResolved } from '../domain/registry-truth.js';
 import { digestForName, type ContainerView } from '../analyze/join.js';
 import type { CheckContext } from './types.js';
 import { buildMeta, canPin, containerRef, groupBy, pinCommands, plural, restartCommands } from './workload.js';
@@ -21,12 +26,15 @@ import { buildMeta, canPin, containerRef, groupBy, pinCommands, plural, restartC
 interface Hit {
   view: ContainerView;
   tag: string;
-  verdict: 'stale' | 'superseded';
+  verdict: 'stale' | 'superseded' | 'republished';
+  /** False when the node platform's image behind a moved index could not be read. */
+  verified: boolean;
   /** What the tag points to now: upstream's digest, else the node's tag. */
   nowDigest: string | undefined;
   nowImageId: string | undefined;
   upstream: { endpoint: string; result: TagResolved } | undefined;
-  mirror: { endpoint: string; digest: string } | undefined;
+  /** The mirror this node resolves the tag through, when it answers what the container runs. */
+  oldMirror: { endpoint: string; digest: string } | undefined;
 }
 
 const LASTING = 'Lasting fix: publish each build under a unique tag (or deploy by digest) so a tag never moves under running pods.';
@@ -40,28 +48,73 @@ export function checkRunning(ctx: CheckContext): Finding[] {
     const name = refName(view.requested);
     const truth = ctx.truth.get(tag);
     const up = truth?.upstream;
-    const mirrorAnswer = truth?.mirror?.result.ok ? { endpoint: truth.mirror.endpoint, digest: truth.mirror.result.digest } : undefined;
+    const local = { digest: view.runningDigest, imageId: view.imageId };
     if (up?.result.ok) {
-      if (!view.runningDigest || answerNames(up.result, view.runningDigest)) continue;
+      const same = compareWithLocal(up.result, local);
       const held = ctx.nodeImageFor(name, up.result);
+      const base = { view, tag, nowDigest: up.result.digest, upstream: { endpoint: up.endpoint, result: up.result }, oldMirror: undefined };
+      if (same === 'same' || held?.id === view.imageId) {
+        if (up.result.digest !== view.runningDigest) hits.push({ ...base, verdict: 'republished', verified: true, nowImageId: view.imageId });
+        continue;
+      }
+      if (same === 'unverified' && !view.runningDigest) continue;
+      const r = truth?.resolver;
+      const oldMirror =
+        r && r.role === 'mirror' && r.result.ok && compareWithLocal(r.result, local) === 'same' ? { endpoint: r.endpoint, digest: r.result.digest } : undefined;
       hits.push({
-        view,
-        tag,
+        ...base,
         verdict: held ? 'superseded' : 'stale',
-        nowDigest: up.result.digest,
-        nowImageId: held?.id,
-        upstream: { endpoint: up.endpoint, result: up.result },
-        mirror: mirrorAnswer,
+        verified: same === 'changed' || held !== undefined,
+        nowImageId: held?.id ?? up.result.platformImage?.config,
+        oldMirror,
       });
       continue;
     }
     // No registry answer: the node's own tag is the only evidence.
     const nodeImage = ctx.index.imageByTag.get(tag);
     if (!nodeImage || nodeImage.id === view.imageId) continue;
-    hits.push({ view, tag, verdict: 'superseded', nowDigest: digestForName(nodeImage, name), nowImageId: nodeImage.id, upstream: undefined, mirror: mirrorAnswer });
+    hits.push({ view, tag, verdict: 'superseded', verified: true, nowDigest: digestForName(nodeImage, name), nowImageId: nodeImage.id, upstream: undefined, oldMirror: undefined });
   }
-  const groups = groupBy(hits, (h) => `${h.verdict}|${h.tag}|${h.view.imageId}|${h.nowDigest ?? h.nowImageId}`);
-  return [...groups.values()].map((group) => (group[0]!.verdict === 'stale' ? stale(ctx, group) : superseded(ctx, group)));
+  const groups = groupBy(hits, (h) => `${h.verdict}|${h.verified}|${h.tag}|${h.view.imageId}|${h.nowDigest ?? h.nowImageId}|${h.oldMirror?.endpoint ?? ''}`);
+  return [...groups.values()].map((group) => {
+    const v = group[0]!.verdict;
+    return v === 'stale' ? stale(ctx, group) : v === 'superseded' ? superseded(ctx, group) : republished(group);
+  });
+}
+
+function platformEvidence(p: PlatformImage | undefined): Record<string, unknown> {
+  return p ? { platform: p.platform, registryPlatformManifest: p.manifest, registryImageId: p.config } : {};
+}
+
+function unverifiedNote(h: Hit): string {
+  const why = h.upstream?.result.platformUnverified ?? 'the platform image was not read';
+  return ` The tag is a multi-platform index and whether the image for this node's platform changed could not be verified (${why}): check before acting.`;
+}
+
+function republished(group: Hit[]): Finding {
+  const first = group[0]!;
+  const up = first.upstream!;
+  const views = group.map((h) => h.view);
+  const p = up.result.platformImage;
+  const platform = p?.platform ?? 'this node\'s platform';
+  return {
+    code: 'tag-republished',
+    severity: 'info',
+    message:
+      `${first.tag} was re-published at ${up.endpoint} (index ${shortDigest(first.view.runningDigest)} → ${shortDigest(up.result.digest)}), ` +
+      `but its ${platform} image is unchanged (${shortDigest(first.view.imageId)}): ${plural(views.length, 'container')} run${views.length === 1 ? 's' : ''} the current build. ` +
+      'Another platform or an attestation manifest changed.',
+    image: first.tag,
+    containers: views.map(containerRef),
+    evidence: {
+      runningDigest: first.view.runningDigest,
+      registryDigest: up.result.digest,
+      endpoint: up.endpoint,
+      runningImageId: first.view.imageId,
+      ...platformEvidence(p),
+    },
+    remediation: 'Nothing to do on this node: a restart would run the same image.',
+  };
 }
 
 function superseded(ctx: CheckContext, group: Hit[]): Finding {
@@ -73,12 +126,15 @@ function superseded(ctx: CheckContext, group: Hit[]): Finding {
   const fixes = restartCommands(views);
   if (first.nowDigest) fixes.push(...pinCommands(views, name, first.nowDigest).map((c) => `${c}   # or pin the digest`));
   const where = first.upstream ? `${first.upstream.endpoint} and this node` : 'this node';
+  const platform = first.upstream?.result.platformImage;
   return {
     code: 'running-superseded',
     severity: 'warning',
     message:
       `${first.tag} points to ${now} on ${where}, but ${plural(views.length, 'container')} still ` +
-      `run${views.length === 1 ? 's' : ''} ${running}: the tag moved after ${views.length === 1 ? 'it' : 'they'} started, so a restart would change the code`,
+      `run${views.length === 1 ? 's' : ''} ${running}` +
+      (platform ? ` (${platform.platform} image ${shortDigest(first.view.imageId)} → ${shortDigest(platform.config)})` : '') +
+      `: the tag moved after ${views.length === 1 ? 'it' : 'they'} started, so a restart would change the code`,
     image: first.tag,
     containers: views.map(containerRef),
     evidence: {
@@ -87,6 +143,7 @@ function superseded(ctx: CheckContext, group: Hit[]): Finding {
       ...(first.upstream ? { registryDigest: first.upstream.result.digest, endpoint: first.upstream.endpoint } : {}),
       runningImageId: first.view.imageId,
       nodeImageId: first.nowImageId,
+      ...platformEvidence(platform),
       ...buildMeta(ctx, 'running', first.view.imageId),
       ...buildMeta(ctx, 'node', first.nowImageId),
     },
@@ -99,25 +156,36 @@ function stale(ctx: CheckContext, group: Hit[]): Finding {
   const views = group.map((h) => h.view);
   const name = refName(first.view.requested!);
   const up = first.upstream!;
-  const viaMirror = first.mirror && first.mirror.endpoint !== up.endpoint ? first.mirror : undefined;
-  const mirrorOld = viaMirror && viaMirror.digest !== up.result.digest;
+  const mirror = first.oldMirror;
   const policies = new Set(views.map((v) => v.pullPolicy ?? 'unknown'));
   const n = views.length;
+  const p = up.result.platformImage;
   let message =
-    `${first.tag} now points to ${shortDigest(up.result.digest)} at ${up.endpoint}, but ${plural(n, 'container')} ` +
-    `run${n === 1 ? 's' : ''} ${shortDigest(first.view.runningDigest)} and this node does not hold the new digest`;
-  if (mirrorOld) message += `; this node resolves the tag through ${viaMirror.endpoint}, which answers ${shortDigest(viaMirror.digest)}`;
-  const fixes = pinCommands(views.filter(canPin), name, up.result.digest);
-  const rest = views.filter((v) => !canPin(v));
-  const needsAlways = [...policies].some((p) => p !== 'Always');
-  for (const cmd of restartCommands(rest)) {
-    fixes.push(needsAlways ? `${cmd}   # after setting imagePullPolicy: Always (IfNotPresent keeps the old image)` : cmd);
+    `${first.tag} now points to ${shortDigest(up.result.digest)} at ${up.endpoint}` +
+    (p ? ` (${p.platform} image ${shortDigest(p.config)})` : '') +
+    `, but ${plural(n, 'container')} run${n === 1 ? 's' : ''} ${shortDigest(first.view.runningDigest)}` +
+    (p ? ` (image ${shortDigest(first.view.imageId)})` : '') +
+    ' and this node does not hold the new image';
+  if (mirror) message += `; this node resolves the tag through ${mirror.endpoint}, which still answers ${shortDigest(mirror.digest)}`;
+  if (!first.verified) message += `.${unverifiedNote(first)}`;
+  const fixes: string[] = [];
+  if (mirror) {
+    fixes.push(`First refresh ${mirror.endpoint}'s copy of ${first.tag}: a restart now would pull ${shortDigest(mirror.digest)} through it again.`);
+    fixes.push(...pinCommands(views.filter(canPin), name, up.result.digest).map((c) => `${c}   # a pull by digest does not depend on the mirror's tag`));
+    const rest = views.filter((v) => !canPin(v));
+    if (rest.length > 0) fixes.push(...restartCommands(rest).map((c) => `${c}   # only after the mirror answers the new digest`));
+  } else {
+    fixes.push(...pinCommands(views.filter(canPin), name, up.result.digest));
+    const needsAlways = [...policies].some((pol) => pol !== 'Always');
+    for (const cmd of restartCommands(views.filter((v) => !canPin(v)))) {
+      fixes.push(needsAlways ? `${cmd}   # after setting imagePullPolicy: Always (IfNotPresent keeps the old image)` : cmd);
+    }
   }
   let lasting = LASTING;
-  if (mirrorOld) lasting += ` A caching mirror must not answer tags: drop "resolve" from its capabilities (or refresh its cache), else every re-pull gets ${shortDigest(viaMirror.digest)} again.`;
+  if (mirror) lasting += ` A caching mirror must not answer tags: drop "resolve" from its capabilities (or refresh its cache), else every re-pull gets ${shortDigest(mirror.digest)} again.`;
   return {
     code: 'running-stale',
-    severity: 'critical',
+    severity: first.verified ? 'critical' : 'warning',
     message,
     image: first.tag,
     containers: views.map(containerRef),
@@ -125,9 +193,11 @@ function stale(ctx: CheckContext, group: Hit[]): Finding {
       runningDigest: first.view.runningDigest,
       registryDigest: up.result.digest,
       endpoint: up.endpoint,
-      ...(viaMirror ? { mirrorEndpoint: viaMirror.endpoint, mirrorDigest: viaMirror.digest } : {}),
+      ...(mirror ? { mirrorEndpoint: mirror.endpoint, mirrorDigest: mirror.digest } : {}),
       pullPolicy: [...policies].sort().join(','),
       runningImageId: first.view.imageId,
+      ...platformEvidence(p),
+      ...(first.verified ? {} : { platformVerified: false, platformUnverified: up.result.platformUnverified ?? 'not read' }),
       ...buildMeta(ctx, 'running', first.view.imageId),
       ...(up.result.build ? { registryBuild: up.result.build } : {}),
     },

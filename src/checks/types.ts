@@ -2,14 +2,10 @@ import type { Finding } from '../domain/report.js';
 import type { NodeSnapshot } from '../domain/snapshot.js';
 import type { ContainerView, NodeIndex } from '../analyze/join.js';
 import type { RegistryPlan } from '../domain/registry-config.js';
-import type { TagAnswer, TagResolved } from '../domain/registry-truth.js';
+import type { TagResolved, TagTruth } from '../domain/registry-truth.js';
 import type { ImageRecord } from '../domain/snapshot.js';
 
-/** Registry answers for one tag (`registry/repository:tag`), by the role of the endpoint. */
-export interface TagTruth {
-  readonly upstream?: TagAnswer;
-  readonly mirror?: TagAnswer;
-}
+export type { TagTruth } from '../domain/registry-truth.js';
 
 export interface AnalyzeOptions {
   /** Tags treated as mutable besides an absent tag; `*` matches any run of characters. */

@@ -16,11 +16,13 @@ function workloadOf(c: { namespace: string | undefined; owner?: { kind: string; 
 
 interface Running extends ReportContainer {
   readonly node: string;
+  /** The node's platform; `unknown` for reports that do not say. */
+  readonly platform: string;
 }
 
 export function mergeReports(results: readonly NodeResult[], generatedAt: string, mutableTag: (tag: string | undefined) => boolean): ClusterReport {
   const ok = results.filter((r) => r.status === 'ok' && r.report);
-  const running: Running[] = ok.flatMap((r) => r.report!.containers.filter((c) => c.state === 'running').map((c) => ({ ...c, node: r.node })));
+  const running: Running[] = ok.flatMap((r) => r.report!.containers.filter((c) => c.state === 'running').map((c) => ({ ...c, node: r.node, platform: r.report!.platform ?? 'unknown' })));
   const ownerByContainer = new Map<string, string>();
   for (const c of running) ownerByContainer.set(`${c.node}|${c.namespace}|${c.pod}|${c.container}`, workloadOf(c));
 
@@ -79,37 +81,51 @@ export function mergeReports(results: readonly NodeResult[], generatedAt: string
 
 /**
  * digest-drift: one image reference (as the pods wrote it, pinned references aside)
- * running with more than one digest — across nodes, or across pods of one workload.
+ * running different images on nodes of the same platform — across nodes, or across
+ * pods of one workload. "Different" is the image ID (the platform image's config
+ * digest), not the recorded repo digest: two nodes that pulled a tag before and
+ * after its index was re-published (another platform or an attestation changed) run
+ * the same image, and nodes of different architectures run different children of
+ * one index by design.
  */
 function digestDrift(running: readonly Running[]): { f: ClusterFinding; workload: string }[] {
   const byImage = new Map<string, Running[]>();
   for (const c of running) {
-    if (!c.image || c.image.includes('@') || !c.runningDigest) continue;
+    if (!c.image || c.image.includes('@') || !(c.imageId ?? c.runningDigest)) continue;
     const list = byImage.get(c.image) ?? [];
     list.push(c);
     byImage.set(c.image, list);
   }
   const out: { f: ClusterFinding; workload: string }[] = [];
-  for (const [image, cs] of byImage) {
-    const digests = new Map<string, Running[]>();
-    for (const c of cs) digests.set(c.runningDigest!, [...(digests.get(c.runningDigest!) ?? []), c]);
-    if (digests.size < 2) continue;
+  for (const [image, all] of byImage) {
+    const byPlatform = new Map<string, Running[]>();
+    for (const c of all) byPlatform.set(c.platform, [...(byPlatform.get(c.platform) ?? []), c]);
+    const drifting = [...byPlatform.entries()].filter(([, cs]) => new Set(cs.map(identity)).size > 1);
+    if (drifting.length === 0) continue;
+    const cs = drifting.flatMap(([, list]) => list);
+    const images = new Map<string, Running[]>();
+    for (const c of cs) images.set(identity(c), [...(images.get(identity(c)) ?? []), c]);
     const nodes = [...new Set(cs.map((c) => c.node))].sort();
     const workloads = [...new Set(cs.map(workloadOf))].sort();
-    const byDigest = Object.fromEntries(
-      [...digests.entries()].map(([d, list]) => [d, { nodes: [...new Set(list.map((c) => c.node))].sort(), containers: list.length }]),
-    );
-    const parts = [...digests.entries()].map(([d, list]) => `${shortDigest(d)} on ${[...new Set(list.map((c) => c.node))].sort().join(', ')}`);
+    const nodesOf = (list: readonly Running[]) => [...new Set(list.map((c) => c.node))].sort();
+    const byDigest: Record<string, { nodes: string[]; containers: number; imageId?: string; platform: string }> = {};
+    for (const list of images.values()) {
+      const c = list[0]!;
+      const key = c.runningDigest ?? c.imageId!;
+      byDigest[key] = { nodes: nodesOf(list), containers: list.length, ...(c.imageId ? { imageId: c.imageId } : {}), platform: c.platform };
+    }
+    const parts = [...images.values()].map((list) => `${shortDigest(list[0]!.runningDigest ?? list[0]!.imageId)} on ${nodesOf(list).join(', ')}`);
+    const platforms = drifting.map(([p]) => p);
     out.push({
       workload: workloads.join(', '),
       f: {
         code: 'digest-drift',
         severity: 'warning',
-        message: `${image} runs ${digests.size} different digests: ${parts.join('; ')}`,
+        message: `${image} runs ${images.size} different images${platforms.length === 1 && platforms[0] !== 'unknown' ? ` on ${platforms[0]} nodes` : ''}: ${parts.join('; ')}`,
         image,
         nodes,
         containers: cs.map((c) => ({ node: c.node, namespace: c.namespace, pod: c.pod, container: c.container })),
-        evidence: { digests: byDigest, workloads },
+        evidence: { digests: byDigest, workloads, platforms },
         remediation:
           'Pin the workload to one digest (kubectl set image ...@sha256:...) or restart it with imagePullPolicy: Always so every node resolves the tag again.\n' +
           'Lasting fix: unique tags (or digests) per build: a tag that moves makes each node run whatever it pulled last.',
@@ -117,6 +133,11 @@ function digestDrift(running: readonly Running[]): { f: ClusterFinding; workload
     });
   }
   return out;
+}
+
+/** What a container runs: its image ID (config digest), else the recorded repo digest. */
+function identity(c: Running): string {
+  return c.imageId ?? c.runningDigest!;
 }
 
 function pullPolicyRisk(running: readonly Running[], mutableTag: (tag: string | undefined) => boolean): PullPolicyRisk[] {

@@ -18,6 +18,7 @@ import type { HostFiles } from '../adapters/containerd/host-files.js';
 import { readRegistryConfig } from '../adapters/containerd/read.js';
 import { inferRuntimeVersion, parseRuntimeVersion } from '../domain/containerd-rules.js';
 import { readConfigVersion } from '../adapters/containerd/config-toml.js';
+import { hostPlatform, platformString } from '../adapters/registry/platform.js';
 
 export interface CollectDeps {
   /** The runtime client, or why none could be made. */
@@ -101,6 +102,7 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
   return {
     schemaVersion: 1,
     node: options.nodeName,
+    platform: platformString(hostPlatform()),
     collectedAt,
     runtime,
     images,

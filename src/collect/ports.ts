@@ -13,7 +13,7 @@ import type {
   RuntimeInfo,
 } from '../domain/snapshot.js';
 import type { PlannedEndpoint } from '../domain/registry-config.js';
-import type { TagResolved, TagUnverified } from '../domain/registry-truth.js';
+import type { PlatformRead, TagResolved, TagUnverified } from '../domain/registry-truth.js';
 
 /** A classified failure of a source; the collector turns it into an Outcome error. */
 export class SourceFailure<K extends string = string> extends Error {
@@ -60,6 +60,8 @@ export interface RegistryLookup {
   resolveTag(endpoint: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified>;
   /** Platform manifest digests of an index. */
   listChildren(endpoint: PlannedEndpoint, registry: string, repository: string, digest: string): Promise<readonly string[] | undefined>;
+  /** The image a node of this platform runs from `digest` (the index child containerd picks, its config digest). */
+  platformImage(endpoint: PlannedEndpoint, registry: string, repository: string, digest: string): Promise<PlatformRead>;
   /** Build metadata of the image behind a digest (its config blob). */
   buildMeta(endpoint: PlannedEndpoint, registry: string, repository: string, digest: string): Promise<ImageBuildMeta | undefined>;
 }

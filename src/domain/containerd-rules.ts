@@ -25,6 +25,23 @@ export function inferRuntimeVersion(configVersion: number): RuntimeVersion {
     : { major: 1, minor: 7, patch: 0, raw: `1.7 (inferred from config version ${configVersion})`, source: 'inferred' };
 }
 
+/**
+ * Where a relative `imports` entry with `*` is expanded. containerd before 1.6.29,
+ * 1.7.16 and 2.0.0 ran Go's Glob on the entry as written, i.e. against the daemon's
+ * working directory (`/` under systemd), so `conf.d/*.toml` next to config.toml
+ * loads nothing; the fix (containerd#9746, backports #9835 and #9834, first tagged
+ * in v1.6.29, v1.7.16 and v2.0.0) joins it with the config file's directory first.
+ * A relative entry without `*` was always joined with that directory.
+ * `unknown` when the version was inferred rather than known.
+ */
+export function relativeGlobBase(v: RuntimeVersion): 'config-dir' | 'working-dir' | 'unknown' {
+  if (v.source === 'inferred') return 'unknown';
+  if (v.major >= 2) return 'config-dir';
+  if (v.major === 1 && v.minor === 7) return v.patch >= 16 ? 'config-dir' : 'working-dir';
+  if (v.major === 1 && v.minor === 6) return v.patch >= 29 ? 'config-dir' : 'working-dir';
+  return v.major === 1 && v.minor > 7 ? 'config-dir' : 'working-dir';
+}
+
 export function describeVersion(v: RuntimeVersion): string {
   return v.source === 'inferred' ? v.raw : `${v.major}.${v.minor}.${v.patch}`;
 }

@@ -48,6 +48,16 @@ export const FINDING_CODES = {
     title: 'A running container is older than what its tag points to on this node',
     anchor: 'running-superseded',
   },
+  'tag-republished': {
+    severity: 'info',
+    title: "A tag's index was re-published, but the image this node's platform runs from it is unchanged",
+    anchor: 'tag-republished',
+  },
+  'mirror-skipped': {
+    severity: 'info',
+    title: 'containerd passes over a resolve-capable mirror (it lacks the repository, refuses, fails or is down) and resolves through a later host',
+    anchor: 'mirror-skipped',
+  },
   'mutable-tag': {
     severity: 'info',
     title: 'A running container was started from a mutable tag and is not pinned by digest',
@@ -77,6 +87,11 @@ export const FINDING_CODES = {
     severity: 'critical',
     title: 'containerd or its CRI plugin will not load this configuration',
     anchor: 'config-error',
+  },
+  'config-version-dependent': {
+    severity: 'warning',
+    title: 'Whether containerd loads a config file depends on its release, which this scan could not pin down',
+    anchor: 'config-version-dependent',
   },
   'legacy-mirror-config': {
     severity: 'info',

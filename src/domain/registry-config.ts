@@ -81,6 +81,8 @@ export interface ContainerdConfigView {
   readonly errors: readonly ConfigProblem[];
   /** Config that containerd silently ignores (mirror-config-ignored). */
   readonly ignored: readonly ConfigProblem[];
+  /** Files whose loading depends on a containerd release this read could not pin down. */
+  readonly versionDependent?: readonly ConfigProblem[];
   /** True when no config file exists (containerd's built-in defaults apply). */
   readonly missing: boolean;
 }
@@ -102,6 +104,8 @@ export interface RegistryConfigSnapshot {
   readonly hostsFiles: readonly HostsFile[];
   /** certs.d directories that exist but are not read because config_path is unset. */
   readonly unreadCertsDirs: readonly string[];
+  /** Directories under a hosts root that were not read, and why (bad names containerd never uses, the read cap). */
+  readonly skippedDirs?: readonly { readonly dir: string; readonly reason: string }[];
 }
 
 export interface PlannedEndpoint {

@@ -27,6 +27,24 @@ export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
 
 export type EndpointRole = 'upstream' | 'mirror';
 
+/**
+ * What a node of one platform runs from an answer: the platform manifest containerd
+ * would pick (the first index entry matching the node's platform, attestation
+ * entries with platform `unknown/unknown` never match) and its config digest, which
+ * is the image ID the node would run.
+ */
+export interface PlatformImage {
+  /** `os/architecture[/variant]` of the node the choice was made for. */
+  readonly platform: string;
+  /** Platform manifest digest (the index child, or the manifest itself). */
+  readonly manifest: string;
+  /** Config digest of that manifest: the image ID a pull would give. */
+  readonly config: string;
+}
+
+/** What the node platform's image behind a digest is, or why it could not be read. */
+export type PlatformRead = { readonly ok: true; readonly image: PlatformImage } | { readonly ok: false; readonly reason: string };
+
 export interface TagResolved {
   readonly ok: true;
   /** Top-level digest (`Docker-Content-Digest`): an index digest for a multi-arch tag. */
@@ -34,6 +52,10 @@ export interface TagResolved {
   readonly mediaType: string | undefined;
   /** Platform manifest digests when the tag is an index and they were fetched. */
   readonly children?: readonly string[];
+  /** The node platform's image behind this answer, when it was read. */
+  readonly platformImage?: PlatformImage;
+  /** Why the node platform's image was not read (an index whose platform child is unknown). */
+  readonly platformUnverified?: string;
   /** Build metadata of the registry's image (fetched only when it differs from the node's). */
   readonly build?: ImageBuildMeta;
 }
@@ -51,13 +73,119 @@ export interface TagAnswer {
   readonly repository: string;
   readonly tag: string;
   readonly role: EndpointRole;
+  /**
+   * Position in the chain of resolve-capable hosts containerd walks for this tag
+   * (0 = tried first); absent for an upstream asked only as the reference.
+   */
+  readonly position?: number;
   /** Endpoint URL as planned (scheme, host and any non-default API path). */
   readonly endpoint: string;
   readonly result: TagResolved | TagUnverified;
 }
 
-/** True when `digest` is what the answer names: the same digest, or one of its platform manifests. */
-export function answerNames(result: TagResolved, digest: string | undefined): boolean {
-  if (!digest) return false;
-  return result.digest === digest || (result.children?.includes(digest) ?? false);
+/** True when the answer is a multi-platform index (so its digest is not what a node runs). */
+export function isIndexAnswer(result: TagResolved): boolean {
+  return (result.mediaType !== undefined && INDEX_MEDIA_TYPES.has(result.mediaType)) || result.children !== undefined;
+}
+
+/** `same`: the node would run the same image; `changed`: it would not; `unverified`: cannot tell. */
+export type Sameness = 'same' | 'changed' | 'unverified';
+
+/** What the node holds for a tag: the repo digest it recorded and the image ID (config digest) it runs. */
+export interface LocalImage {
+  readonly digest: string | undefined;
+  readonly imageId: string | undefined;
+}
+
+/**
+ * Does the node's image match what the answer points to, for the node's platform?
+ * An index digest changes when another platform or an attestation manifest changes,
+ * so a different index digest alone proves nothing: the node platform's config
+ * digest (the image ID) decides. A single-platform manifest is compared by digest.
+ */
+export function compareWithLocal(answer: TagResolved, local: LocalImage): Sameness {
+  if (local.digest && (answer.digest === local.digest || answer.children?.includes(local.digest))) return 'same';
+  if (answer.platformImage && local.imageId) {
+    if (answer.platformImage.config === local.imageId) return 'same';
+    if (local.digest && answer.platformImage.manifest === local.digest) return 'same';
+    return 'changed';
+  }
+  if (!local.digest && !local.imageId) return 'unverified';
+  return isIndexAnswer(answer) ? 'unverified' : 'changed';
+}
+
+/** Do two endpoints' answers give a node of this platform the same image? */
+export function compareAnswers(a: TagResolved, b: TagResolved): Sameness {
+  if (a.digest === b.digest) return 'same';
+  if (a.platformImage && b.platformImage) return a.platformImage.config === b.platformImage.config ? 'same' : 'changed';
+  if (a.children?.includes(b.digest) || b.children?.includes(a.digest)) return 'same';
+  return isIndexAnswer(a) || isIndexAnswer(b) ? 'unverified' : 'changed';
+}
+
+/**
+ * What containerd does after one host's answer while resolving a tag (its resolver
+ * walks the resolve-capable hosts in order): `answered` ends the walk; `skipped`
+ * moves on to the next host (404, auth refused, 5xx, connection errors: the same on
+ * 1.6 to 2.3); `undetermined` means this answer does not tell what containerd got
+ * (rate limiting is retried by containerd on the same host, and a garbled answer
+ * may abort the pull), so nothing after it may be treated as the node's answer.
+ */
+export function hostOutcome(result: TagResolved | TagUnverified): 'answered' | 'skipped' | 'undetermined' {
+  if (result.ok) return 'answered';
+  switch (result.kind) {
+    case 'not-found':
+    case 'auth':
+    case 'server-error':
+    case 'unreachable':
+      return 'skipped';
+    default:
+      return 'undetermined';
+  }
+}
+
+/** The answers for one tag, read as containerd walks its hosts. */
+export interface TagTruth {
+  /** Resolve-capable hosts in the order containerd tries them, as far as the walk went. */
+  readonly chain: readonly TagAnswer[];
+  /** The host whose answer containerd uses for this node's pulls. */
+  readonly resolver?: TagAnswer;
+  /** Hosts before the resolver that containerd passes over. */
+  readonly skipped: readonly TagAnswer[];
+  /** A host whose failure leaves the node's answer unknown. */
+  readonly undetermined?: TagAnswer;
+  /** The registry itself (the final `server` entry): the reference for "current". */
+  readonly upstream?: TagAnswer;
+}
+
+/** Groups a scan's answers per `registry/repository:tag` and walks each chain (pure). */
+export function truthByTag(answers: readonly TagAnswer[]): Map<string, TagTruth> {
+  const grouped = new Map<string, TagAnswer[]>();
+  for (const a of answers) {
+    const key = `${a.registry}/${a.repository}:${a.tag}`;
+    const list = grouped.get(key) ?? [];
+    list.push(a);
+    grouped.set(key, list);
+  }
+  const out = new Map<string, TagTruth>();
+  for (const [key, list] of grouped) {
+    const chain = list.filter((a) => a.position !== undefined).sort((x, y) => x.position! - y.position!);
+    const upstream = list.find((a) => a.role === 'upstream' && a.position === undefined) ?? chain.find((a) => a.role === 'upstream');
+    const skipped: TagAnswer[] = [];
+    let resolver: TagAnswer | undefined;
+    let undetermined: TagAnswer | undefined;
+    for (const a of chain) {
+      const o = hostOutcome(a.result);
+      if (o === 'answered') {
+        resolver = a;
+        break;
+      }
+      if (o === 'undetermined') {
+        undetermined = a;
+        break;
+      }
+      skipped.push(a);
+    }
+    out.set(key, { chain, skipped, ...(resolver ? { resolver } : {}), ...(undetermined ? { undetermined } : {}), ...(upstream ? { upstream } : {}) });
+  }
+  return out;
 }

@@ -60,6 +60,8 @@ export interface SourceStatus {
 export interface Report {
   readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
   readonly node: string;
+  /** The node's platform (`linux/amd64`); absent in reports of older agents. */
+  readonly platform?: string;
   readonly generatedAt: string;
   /** Null when the runtime could not be asked. */
   readonly runtime: RuntimeInfo | null;

@@ -117,6 +117,8 @@ export interface RegistryConfigRead {
 export interface NodeSnapshot {
   readonly schemaVersion: 1;
   readonly node: string;
+  /** The node's platform (`linux/amd64`): which child of an index it runs. */
+  readonly platform?: string;
   /** When collection started (ISO); the report's `generatedAt`. */
   readonly collectedAt: string;
   readonly runtime: Outcome<RuntimeInfo, RuntimeErrorKind>;

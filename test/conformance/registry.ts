@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { RegistryClient } from '../../src/adapters/registry/client.js';
-import { makeImage, makeIndex, pushBlob, pushImage, pushManifest } from '../helpers/oci.js';
+import { makeAttestation, makeImage, makeIndex, pushBlob, pushImage, pushManifest } from '../helpers/oci.js';
 
 export function registryConformance(name: string, target: () => { url: string; host: string }): void {
   describe(`registry conformance: ${name}`, () => {
@@ -57,6 +57,32 @@ export function registryConformance(name: string, target: () => { url: string; h
       const r = await client.resolveTag({ url }, host, 'conf/multi', '3.0');
       expect(r).toMatchObject({ ok: true, digest: index.digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
       expect(await client.listChildren({ url }, host, 'conf/multi', index.digest)).toEqual([amd.manifest.digest, arm.manifest.digest]);
+    });
+
+    it("the node platform's image of an index: the child containerd picks (attestations never match) and its config digest", async () => {
+      const { url, host } = target();
+      const amd = makeImage({ version: '5.0.0' }, 'amd64');
+      const arm = makeImage({ version: '5.0.0' }, 'arm64');
+      const att = makeAttestation(amd.manifest.digest, 'build-1');
+      for (const i of [amd, arm, att]) {
+        for (const b of i.blobs) await pushBlob(url, 'conf/plat', b);
+        await pushManifest(url, 'conf/plat', i.manifest.digest, i.manifest);
+      }
+      // The attestation entry comes first: a matcher that ignored platforms would pick it.
+      const index = makeIndex([{ image: att, arch: 'unknown', os: 'unknown', attests: amd.manifest.digest }, { image: amd, arch: 'amd64' }, { image: arm, arch: 'arm64', variant: 'v8' }]);
+      await pushManifest(url, 'conf/plat', '5', index);
+      const configOf = (i: typeof amd) => i.blobs[0]!.digest;
+      for (const [platform, image] of [[{ os: 'linux', architecture: 'amd64' }, amd], [{ os: 'linux', architecture: 'arm64', variant: 'v8' }, arm]] as const) {
+        const c = new RegistryClient({ platform });
+        const got = await c.platformImage({ url }, host, 'conf/plat', index.digest);
+        expect(got).toEqual({ ok: true, image: { platform: `linux/${platform.architecture}${'variant' in platform ? '/v8' : ''}`, manifest: image.manifest.digest, config: configOf(image) } });
+        c.close();
+      }
+      const s390 = new RegistryClient({ platform: { os: 'linux', architecture: 's390x' } });
+      expect(await s390.platformImage({ url }, host, 'conf/plat', index.digest)).toEqual({ ok: false, reason: 'the index lists no linux/s390x image' });
+      s390.close();
+      // A single-platform manifest is its own platform image.
+      expect(await client.platformImage({ url }, host, 'conf/plat', amd.manifest.digest)).toMatchObject({ ok: true, image: { manifest: amd.manifest.digest, config: configOf(amd) } });
     });
 
     it('build metadata comes from the config blob of the platform image', async () => {

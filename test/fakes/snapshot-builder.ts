@@ -83,7 +83,12 @@ export class SnapshotBuilder {
   }
 
   /** A registry answer for `name:tag` (registry/repository parsed from `name`). */
-  answer(ref: string, role: 'upstream' | 'mirror', result: TagAnswer['result'], endpoint?: string): this {
+  /**
+   * A registry answer. A mirror is a host of the resolve chain (position 0 unless
+   * given); an upstream answer is the reference, and a chain host too when a
+   * position is given.
+   */
+  answer(ref: string, role: 'upstream' | 'mirror', result: TagAnswer['result'], endpoint?: string, position?: number): this {
     const i = ref.lastIndexOf(':');
     const name = ref.slice(0, i);
     const slash = name.indexOf('/');
@@ -93,6 +98,7 @@ export class SnapshotBuilder {
       repository: name.slice(slash + 1),
       tag: ref.slice(i + 1),
       role,
+      ...(position !== undefined ? { position } : role === 'mirror' ? { position: 0 } : {}),
       endpoint: endpoint ?? (role === 'upstream' ? `https://${registry}` : 'https://mirror.example'),
       result,
     });

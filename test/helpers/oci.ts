@@ -39,7 +39,36 @@ export function makeImage(labels: { version?: string; revision?: string; created
   return { manifest, blobs: [config, layer] };
 }
 
-export function makeIndex(children: readonly { image: TestImage; arch: string }[]): Blob {
+/**
+ * A BuildKit-style attestation manifest for `subject` (listed in an index with
+ * platform unknown/unknown); `nonce` stands for the invocation details that make
+ * every push's provenance different.
+ */
+export function makeAttestation(subject: string, nonce: string): TestImage {
+  const config = blob(Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [] } })), 'application/vnd.oci.image.config.v1+json');
+  const statement = blob(Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: subject.slice(7) } }], predicate: { invocation: nonce } })), 'application/vnd.in-toto+json');
+  const manifest = blob(
+    Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: config.mediaType, digest: config.digest, size: config.bytes.length },
+      layers: [{ mediaType: statement.mediaType, digest: statement.digest, size: statement.bytes.length, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+    })),
+    'application/vnd.oci.image.manifest.v1+json',
+  );
+  return { manifest, blobs: [config, statement] };
+}
+
+export interface IndexEntry {
+  readonly image: TestImage;
+  readonly arch: string;
+  readonly os?: string;
+  readonly variant?: string;
+  /** Marks a BuildKit attestation entry for this subject digest. */
+  readonly attests?: string;
+}
+
+export function makeIndex(children: readonly IndexEntry[]): Blob {
   return blob(
     Buffer.from(
       JSON.stringify({
@@ -49,7 +78,8 @@ export function makeIndex(children: readonly { image: TestImage; arch: string }[
           mediaType: c.image.manifest.mediaType,
           digest: c.image.manifest.digest,
           size: c.image.manifest.bytes.length,
-          platform: { os: 'linux', architecture: c.arch },
+          platform: { os: c.os ?? 'linux', architecture: c.arch, ...(c.variant ? { variant: c.variant } : {}) },
+          ...(c.attests ? { annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': c.attests } } : {}),
         })),
       }),
     ),

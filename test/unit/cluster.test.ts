@@ -46,6 +46,28 @@ describe('merge (pure)', () => {
     expect(r.groups.find((g) => g.findings.includes(d))!.workload).toBe('shop/Deployment/web');
   });
 
+  it('no drift when two nodes recorded different index digests but run the same platform image (a re-published index)', () => {
+    const a = nodeReport('node-a', 'web-v1');
+    const b = nodeReport('node-b', 'web-v1');
+    // node-b pulled after the index was re-published: another repo digest, the same image ID.
+    const moved = (r: Report): Report => ({ ...r, platform: 'linux/amd64', containers: r.containers.map((c) => (c.container === 'web' ? { ...c, runningDigest: 'sha256:' + 'e'.repeat(64) } : c)) });
+    const r = mergeReports([ok('node-a', { ...a, platform: 'linux/amd64' }), ok('node-b', moved(b))], '2026-11-23T00:00:00Z', mutable);
+    expect(r.groups.flatMap((g) => g.findings).filter((f) => f.code === 'digest-drift')).toEqual([]);
+  });
+
+  it('no drift between architectures (different children of one index); drift within one architecture is still found', () => {
+    const amdA = { ...nodeReport('amd-a', 'web-v1'), platform: 'linux/amd64' };
+    const arm = { ...nodeReport('arm-a', 'web-arm'), platform: 'linux/arm64/v8' };
+    const r = mergeReports([ok('amd-a', amdA), ok('arm-a', arm)], '2026-11-23T00:00:00Z', mutable);
+    expect(r.groups.flatMap((g) => g.findings).filter((f) => f.code === 'digest-drift')).toEqual([]);
+    const amdB = { ...nodeReport('amd-b', 'web-v2'), platform: 'linux/amd64' };
+    const r2 = mergeReports([ok('amd-a', amdA), ok('arm-a', arm), ok('amd-b', amdB)], '2026-11-23T00:00:00Z', mutable);
+    const d = r2.groups.flatMap((g) => g.findings).filter((f) => f.code === 'digest-drift');
+    expect(d).toHaveLength(1);
+    expect(d[0]!.nodes).toEqual(['amd-a', 'amd-b']);
+    expect(d[0]!.evidence).toMatchObject({ platforms: ['linux/amd64'] });
+  });
+
   it('no drift when every node runs the same digest; the same finding on two nodes is reported once with both nodes', () => {
     const r = mergeReports([ok('node-a', nodeReport('node-a', 'web-v1')), ok('node-b', nodeReport('node-b', 'web-v1'))], 'now', mutable);
     const all = r.groups.flatMap((g) => g.findings);

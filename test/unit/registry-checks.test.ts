@@ -150,7 +150,7 @@ describe('cache-stale', () => {
 describe('per-scan tag cap', () => {
   it("running containers' tags always, then a window of cached-only tags that moves with the rotation until all were asked", async () => {
     const { capTagChecks } = await import('../../src/analyze/tag-plan.js');
-    const plan = (tag: string, running: boolean) => ({ target: { registry: R, repository: 'a', tag, localDigests: [], running }, endpoints: [] });
+    const plan = (tag: string, running: boolean) => ({ target: { registry: R, repository: 'a', tag, localDigests: [], localImageIds: [], running }, chain: [], upstream: { url: `https://${R}`, capabilities: ['pull', 'resolve'], source: 's', skipVerify: false, headerNames: [] } });
     const plans = [plan('r1', true), plan('r2', true), ...Array.from({ length: 10 }, (_, i) => plan(`c${i}`, false))];
     expect(capTagChecks(plans, 20, 0)).toMatchObject({ deferred: 0 });
     const seen = new Set<string>();
@@ -166,36 +166,58 @@ describe('per-scan tag cap', () => {
 });
 
 describe('registry requests beyond the tag lookup', () => {
-  const stub = (calls: string[]) => ({
-    resolveTag: async () => ({ ok: true as const, digest: fakeDigest('new-index'), mediaType: 'application/vnd.oci.image.index.v1+json' }),
+  const platform = { platform: 'linux/amd64', manifest: fakeDigest('amd64-manifest'), config: fakeDigest('amd64-config') };
+  const stub = (calls: string[], digest = fakeDigest('new-index')) => ({
+    resolveTag: async () => ({ ok: true as const, digest, mediaType: 'application/vnd.oci.image.index.v1+json' }),
     listChildren: async () => {
       calls.push('listChildren');
       return [fakeDigest('child')];
     },
-    buildMeta: async () => {
-      calls.push('buildMeta');
+    platformImage: async () => {
+      calls.push('platformImage');
+      return { ok: true as const, image: platform };
+    },
+    buildMeta: async (_e: unknown, _r: string, _repo: string, d: string) => {
+      calls.push(`buildMeta ${d === platform.manifest ? 'platform' : 'top'}`);
       return { version: '2' };
     },
   });
-  const plan = (url: string, registry: string) => [{
-    target: { registry, repository: 'library/nginx', tag: '1.25', localDigests: [fakeDigest('old')], running: true },
-    endpoints: [{ role: 'upstream' as const, endpoint: { url, capabilities: ['pull', 'resolve'], source: 's', skipVerify: false, headerNames: [] } }],
+  const endpoint = (url: string) => ({ url, capabilities: ['pull', 'resolve'], source: 's', skipVerify: false, headerNames: [] });
+  const plan = (url: string, registry: string, localImageIds: string[] = [fakeDigest('old-config')]) => [{
+    target: { registry, repository: 'library/nginx', tag: '1.25', localDigests: [fakeDigest('old')], localImageIds, running: true },
+    chain: [{ role: 'upstream' as const, endpoint: endpoint(url) }],
+    upstream: endpoint(url),
   }];
 
-  it('explain a difference (index children, registry build labels) on ordinary registries', async () => {
+  it("explain a moved index on ordinary registries: the node platform's image, then that image's build labels", async () => {
     const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
     const calls: string[] = [];
     const [a] = await collectRegistryTruth(plan('https://ghcr.io', 'ghcr.io'), stub(calls));
-    expect(calls).toEqual(['listChildren', 'buildMeta']);
-    expect(a!.result).toMatchObject({ children: [fakeDigest('child')], build: { version: '2' } });
+    expect(calls).toEqual(['platformImage', 'buildMeta platform']);
+    expect(a!.result).toMatchObject({ platformImage: platform, build: { version: '2' } });
+    expect(a).toMatchObject({ position: 0, role: 'upstream' });
   });
 
-  it('are never made to Docker Hub, whose manifest GETs count as pulls', async () => {
+  it('no build labels when the platform image is the one the node has (only the index moved)', async () => {
+    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const calls: string[] = [];
+    await collectRegistryTruth(plan('https://ghcr.io', 'ghcr.io', [platform.config]), stub(calls));
+    expect(calls).toEqual(['platformImage']);
+  });
+
+  it('Docker Hub: the platform read only (the client spends it from its GET budget), never build labels', async () => {
     const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
     const calls: string[] = [];
     const [a] = await collectRegistryTruth(plan('https://registry-1.docker.io', 'docker.io'), stub(calls));
+    expect(calls).toEqual(['platformImage']);
+    expect(a!.result).toMatchObject({ ok: true, digest: fakeDigest('new-index'), platformImage: platform });
+  });
+
+  it('nothing beyond HEAD when the answer is a digest the node has', async () => {
+    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const calls: string[] = [];
+    await collectRegistryTruth(plan('https://ghcr.io', 'ghcr.io'), stub(calls, fakeDigest('old')));
     expect(calls).toEqual([]);
-    expect(a!.result).toMatchObject({ ok: true, digest: fakeDigest('new-index') });
   });
 });
 

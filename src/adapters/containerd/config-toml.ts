@@ -7,6 +7,7 @@
 import { dirname, posix } from 'node:path';
 import type { ConfigProblem, ContainerdConfigView, CriRegistrySection, RuntimeVersion } from '../../domain/registry-config.js';
 import type { HostFiles } from './host-files.js';
+import { relativeGlobBase } from '../../domain/containerd-rules.js';
 import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
 
 export const GRPC_CRI = 'io.containerd.grpc.v1.cri';
@@ -47,8 +48,8 @@ function deepMerge(into: TomlTable, from: TomlTable): TomlTable {
   return out;
 }
 
-/** Loads the root file and its imports breadth-first, each file once. */
-function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[]): LoadedFile[] {
+/** Loads the root file and its imports breadth-first, each file once, with the import rules of `version`. */
+function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], version: RuntimeVersion, ignored: ConfigProblem[], conditional: ConfigProblem[]): LoadedFile[] {
   const loaded: LoadedFile[] = [];
   const seen = new Set<string>();
   const queue: string[] = [rootFile];
@@ -79,8 +80,40 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[]):
     }
     for (const imp of imports as string[]) {
       const path = imp.startsWith('/') ? imp : posix.join(dirname(file), imp);
-      if (/[*?[]/.test(path)) queue.push(...globPaths(files, path));
-      else queue.push(path);
+      // containerd globs only entries containing `*` (Go's filepath.Glob; `?` alone is a literal name).
+      if (!imp.includes('*')) {
+        queue.push(path);
+        continue;
+      }
+      const matches = globPaths(files, path);
+      if (imp.startsWith('/')) {
+        queue.push(...matches);
+        continue;
+      }
+      const base = relativeGlobBase(version);
+      if (base === 'config-dir') queue.push(...matches);
+      else if (base === 'working-dir') {
+        // Expanded against the daemon's working directory, `/` under systemd.
+        queue.push(...globPaths(files, posix.join('/', imp)));
+        if (matches.length > 0) {
+          ignored.push({
+            file,
+            reason:
+              `imports entry "${imp}" is a relative glob: containerd ${version.major}.${version.minor}.${version.patch} expands it against its working directory (/ under systemd), ` +
+              `not ${dirname(file)}, so ${matches.join(', ')} ${matches.length === 1 ? 'is' : 'are'} not loaded (fixed in 1.6.29, 1.7.16 and 2.0; containerd#9746)`,
+          });
+        }
+      } else {
+        queue.push(...matches);
+        for (const m of matches) {
+          conditional.push({
+            file: m,
+            reason:
+              `loaded through the relative glob "${imp}" in ${file}: containerd 1.6.29+, 1.7.16+ and 2.x load it; older 1.6/1.7 releases expand the glob against their working directory and do not. ` +
+              `The runtime version is not known here (${version.raw}), so findings built on this file are not reported as critical`,
+          });
+        }
+      }
     }
   }
   return loaded;
@@ -155,7 +188,8 @@ export function loadContainerdConfig(files: HostFiles, rootFile: string, version
     return { file: rootFile, files: [], version: version.major >= 2 ? 3 : 1, localPullTriggers: [], errors, ignored, missing: true };
   }
   if (!rootRead.ok) errors.push({ file: rootFile, reason: `cannot read: ${rootRead.message}` });
-  const loaded = loadFiles(files, rootFile, errors);
+  const conditional: ConfigProblem[] = [];
+  const loaded = loadFiles(files, rootFile, errors, version, ignored, conditional);
   const root = loaded[0]?.file === rootFile ? loaded[0] : undefined;
   const configVersion = root?.version ?? 1;
   const v1x = version.major < 2;
@@ -218,6 +252,7 @@ export function loadContainerdConfig(files: HostFiles, rootFile: string, version
     localPullTriggers: localPullTriggers(plugins, registry),
     errors,
     ignored,
+    ...(conditional.length > 0 ? { versionDependent: conditional } : {}),
     missing: false,
   };
 }

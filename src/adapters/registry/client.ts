@@ -14,7 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
-import type { RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
+import type { PlatformImage, PlatformRead, RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
+import { hostPlatform, pickPlatformChild, platformString, type NodePlatform } from './platform.js';
 import { AgentPool, httpRequest, safeUrl, TransportError, type HttpRequest, type HttpResponse, type TlsSettings } from './http.js';
 import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Credential } from './auth.js';
 import { Authorizer } from './authorizer.js';
@@ -49,9 +50,20 @@ export interface RegistryClientOptions {
   readonly now?: () => number;
   /** Called once per HTTP exchange: host, method, status code or transport error kind. */
   readonly onRequest?: (host: string, method: string, code: string) => void;
-  /** Platform used to pick a child of an index for build metadata. */
-  readonly platform?: { os: string; architecture: string };
+  /** The node's platform: picks the child of an index the node would run. */
+  readonly platform?: NodePlatform;
+  /**
+   * Manifest GETs allowed per 6 hours against Docker Hub, where each counts as a pull
+   * (HEADs do not). They are spent only to read the node platform's image of an index
+   * whose digest moved; the answers are cached by digest.
+   */
+  readonly dockerHubGetsPer6h?: number;
 }
+
+
+/** Entries kept in the by-digest platform cache (manifests are immutable, so no TTL). */
+const PLATFORM_CACHE_ENTRIES = 2_048;
+const SIX_HOURS_MS = 6 * 3600_000;
 
 export interface RegistryStats {
   /** `host|method|code` → count, since the client was made. */
@@ -101,6 +113,8 @@ export class RegistryClient {
   private readonly authorizer: Authorizer;
   private readonly requestCounts = new Map<string, number>();
   private readonly rateLimit = new Map<string, number>();
+  private readonly platformCache = new Map<string, PlatformImage>();
+  private hubGets: { windowStart: number; spent: number } = { windowStart: 0, spent: 0 };
   private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest'>> & Pick<RegistryClientOptions, 'onRequest'>;
   private readonly credentials: ReadonlyMap<string, Credential>;
 
@@ -113,7 +127,8 @@ export class RegistryClient {
       cacheTtlMs: options.cacheTtlMs ?? 60_000,
       maxBackoffSeconds: options.maxBackoffSeconds ?? 900,
       now: options.now ?? Date.now,
-      platform: options.platform ?? { os: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch },
+      platform: options.platform ?? hostPlatform(),
+      dockerHubGetsPer6h: options.dockerHubGetsPer6h ?? 24,
       onRequest: options.onRequest,
     };
     this.gate = new HostGate(this.o.concurrency, this.o.perHostConcurrency, this.o.maxBackoffSeconds, this.o.now);
@@ -154,18 +169,64 @@ export class RegistryClient {
     return (got.doc.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string' && DIGEST_RE.test(d));
   }
 
+  /**
+   * The image a node of this client's platform runs from `digest`: for an index, the
+   * child containerd would pick and its config digest; for a manifest, its own config.
+   * Cached by digest. On Docker Hub the GETs come out of a budget per 6 hours.
+   */
+  async platformImage(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<PlatformRead> {
+    const key = `${new URL(endpoint.url).host}|${repository}@${digest}`;
+    const hit = this.platformCache.get(key);
+    if (hit) return { ok: true, image: hit };
+    const hub = isDockerHubHost(new URL(endpoint.url).hostname);
+    if (hub && !this.takeHubGets(2)) {
+      return { ok: false, reason: `Docker Hub counts manifest GETs as pulls; this agent's budget of ${this.o.dockerHubGetsPer6h} per 6 h is spent` };
+    }
+    const platform = platformString(this.o.platform);
+    try {
+      const top = await this.getManifest(endpoint, registry, repository, digest);
+      if (!top) return { ok: false, reason: `the manifest ${digest.slice(0, 19)} could not be read` };
+      let manifest = digest;
+      let doc = top.doc;
+      if (isIndex(top.mediaType, top.doc)) {
+        const child = pickPlatformChild(top.doc, this.o.platform);
+        if (!child || !DIGEST_RE.test(child)) return { ok: false, reason: `the index lists no ${platform} image` };
+        const got = await this.getManifest(endpoint, registry, repository, child);
+        if (!got) return { ok: false, reason: `the ${platform} manifest ${child.slice(0, 19)} could not be read` };
+        manifest = child;
+        doc = got.doc;
+      }
+      const config = doc.config?.digest;
+      if (!config || !DIGEST_RE.test(config)) return { ok: false, reason: `the ${platform} manifest names no config digest` };
+      const image: PlatformImage = { platform, manifest, config };
+      if (this.platformCache.size >= PLATFORM_CACHE_ENTRIES) this.platformCache.delete(this.platformCache.keys().next().value!);
+      this.platformCache.set(key, image);
+      return { ok: true, image };
+    } catch {
+      return { ok: false, reason: 'the manifest could not be read' };
+    }
+  }
+
+  /** Takes `n` Docker Hub GETs from the 6-hour budget; false when it would overdraw it. */
+  private takeHubGets(n: number): boolean {
+    const now = this.o.now();
+    if (now - this.hubGets.windowStart >= SIX_HOURS_MS) this.hubGets = { windowStart: now, spent: 0 };
+    if (this.hubGets.spent + n > this.o.dockerHubGetsPer6h) return false;
+    // Leave the node's own pulls room when Docker Hub says the quota is nearly spent.
+    for (const [host, remaining] of this.rateLimit) if (isDockerHubHost(host.replace(/:\d+$/, '')) && remaining < 10) return false;
+    this.hubGets.spent += n;
+    return true;
+  }
+
   /** OCI labels and `created` of the image behind `digest` (the platform child of an index). */
   async buildMeta(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<ImageBuildMeta | undefined> {
     try {
       let got = await this.getManifest(endpoint, registry, repository, digest);
       if (!got) return undefined;
       if (isIndex(got.mediaType, got.doc)) {
-        const children = got.doc.manifests ?? [];
-        const pick =
-          children.find((m) => m.platform?.os === this.o.platform.os && m.platform?.architecture === this.o.platform.architecture) ??
-          children[0];
-        if (!pick?.digest || !DIGEST_RE.test(pick.digest)) return undefined;
-        got = await this.getManifest(endpoint, registry, repository, pick.digest);
+        const pick = pickPlatformChild(got.doc, this.o.platform);
+        if (!pick || !DIGEST_RE.test(pick)) return undefined;
+        got = await this.getManifest(endpoint, registry, repository, pick);
         if (!got) return undefined;
       }
       const configDigest = got.doc.config?.digest;

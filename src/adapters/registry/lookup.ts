@@ -10,6 +10,7 @@ export function createRegistryLookup(client: RegistryClient, files: HostFiles | 
   return {
     resolveTag: (e, registry, repo, tag) => client.resolveTag(endpoints.resolve(e), registry, repo, tag),
     listChildren: (e, registry, repo, digest) => client.listChildren(endpoints.resolve(e), registry, repo, digest),
+    platformImage: (e, registry, repo, digest) => client.platformImage(endpoints.resolve(e), registry, repo, digest),
     buildMeta: (e, registry, repo, digest) => client.buildMeta(endpoints.resolve(e), registry, repo, digest),
   };
 }

@@ -30,7 +30,7 @@ export function errorCode(body: Buffer): string {
 export interface ManifestDoc {
   mediaType?: string;
   schemaVersion?: number;
-  manifests?: { digest?: string; platform?: { os?: string; architecture?: string } }[];
+  manifests?: { digest?: string; platform?: { os?: string; architecture?: string; variant?: string } }[];
   config?: { digest?: string };
 }
 
