@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerdNode, type RegistryRoute } from './containerd.js';
-import { buildImage, pushImage, type BuiltImage, type ImageSpecInput } from './images.js';
+import { buildImage, buildIndexImage, pushImage, pushIndex, type BuiltImage, type BuiltIndex, type ImageSpecInput, type IndexSpecInput } from './images.js';
 import { FakeKubeApi } from './kube-api.js';
 import { Kubelet } from './kubelet.js';
 import { requireBinaries, waitFor } from './proc.js';
@@ -20,6 +20,8 @@ export interface TestBedOptions {
   readonly withMirror?: boolean;
   /** Route the upstream registry through the mirror with capabilities pull+resolve (hosts.toml). */
   readonly mirrorResolves?: boolean;
+  /** CRI table in a drop-in imported by a relative or absolute glob (see ContainerdOptions). */
+  readonly criDropIn?: 'relative-glob' | 'absolute-glob';
   /** Reuse registries from another bed (several nodes, one registry). */
   readonly shared?: { upstream: RunningRegistry; mirror?: RunningRegistry; sandboxImage: string };
 }
@@ -71,7 +73,7 @@ export class TestBed {
           ...(options.mirrorResolves && mirror ? { mirrors: [{ url: mirror.url, capabilities: ['pull', 'resolve'] }] } : {}),
         },
       ];
-      const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes });
+      const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes, ...(options.criDropIn ? { criDropIn: options.criDropIn } : {}) });
       cleanup.push(() => containerd.stop());
       await containerd.start();
       const kube = new FakeKubeApi();
@@ -94,6 +96,19 @@ export class TestBed {
     const image = await buildImage(join(this.dir, 'images'), `${repo.replace(/\//g, '_')}-${spec.version}`, spec);
     const ref = `${registry.host}/${repo}:${tag}`;
     await pushImage(image, ref);
+    return { ...image, ref };
+  }
+
+  /**
+   * Builds a multi-platform index (this machine's runnable platform, another
+   * architecture, a BuildKit-style attestation) and pushes it as `repo:tag` with all
+   * its manifests. Equal inputs give equal digests, so one platform can be kept while
+   * another, or only the attestation, changes.
+   */
+  async publishIndex(repo: string, tag: string, spec: IndexSpecInput, registry: RunningRegistry = this.upstream): Promise<BuiltIndex & { ref: string }> {
+    const image = await buildIndexImage(join(this.dir, 'images'), `${repo.replace(/\//g, '_')}-idx`, spec);
+    const ref = `${registry.host}/${repo}:${tag}`;
+    await pushIndex(image, ref);
     return { ...image, ref };
   }
 

@@ -22,6 +22,14 @@ export interface ContainerdOptions {
   readonly dir: string;
   readonly sandboxImage: string;
   readonly routes: readonly RegistryRoute[];
+  /**
+   * Put the CRI plugin table (with its registry config_path) in a drop-in
+   * `conf.d/cri.toml` imported by the root config through a relative or an absolute
+   * glob. containerd is then started with working directory `/`, as under systemd.
+   * The root keeps a copy of the CRI table without config_path, so containerd works
+   * whether or not it loads the drop-in (1.x replaces a plugin table wholesale).
+   */
+  readonly criDropIn?: 'relative-glob' | 'absolute-glob';
 }
 
 export function hostsToml(route: RegistryRoute): string {
@@ -98,7 +106,18 @@ export class ContainerdNode {
   async start(): Promise<void> {
     const { dir } = this.opts;
     for (const sub of ['root', 'state', 'opt', 'runc', 'cni/bin', 'cni/conf', 'logs']) mkdirSync(join(dir, sub), { recursive: true });
-    writeFileSync(this.configPath, containerdConfig(dir, this.opts.sandboxImage));
+    const config = containerdConfig(dir, this.opts.sandboxImage);
+    if (this.opts.criDropIn) {
+      const at = config.indexOf('[plugins."io.containerd.grpc.v1.cri"]');
+      const cri = config.slice(at);
+      const withoutRegistry = cri.slice(0, cri.indexOf('[plugins."io.containerd.grpc.v1.cri".registry]'));
+      const glob = this.opts.criDropIn === 'relative-glob' ? 'conf.d/*.toml' : join(dir, 'conf.d', '*.toml');
+      mkdirSync(join(dir, 'conf.d'), { recursive: true });
+      writeFileSync(this.configPath, `imports = ["${glob}"]\n${config.slice(0, at)}${withoutRegistry}`);
+      writeFileSync(join(dir, 'conf.d', 'cri.toml'), `version = 2\n\n${cri}`);
+    } else {
+      writeFileSync(this.configPath, config);
+    }
     this.writeRoutes(this.opts.routes);
     await this.launch();
   }
@@ -111,7 +130,7 @@ export class ContainerdNode {
   }
 
   private async launch(): Promise<void> {
-    this.child = spawnLogged('containerd', ['--config', this.configPath], join(this.opts.dir, 'containerd.log'));
+    this.child = spawnLogged('containerd', ['--config', this.configPath], join(this.opts.dir, 'containerd.log'), this.opts.criDropIn ? '/' : undefined);
     const pid = this.child.pid!;
     await waitFor(
       `containerd socket ${this.socket}`,

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { run } from './proc.js';
@@ -119,6 +119,94 @@ export async function pushImage(image: BuiltImage, dest: string, creds?: { usern
   await run('skopeo', [
     'copy', '--quiet', '--insecure-policy', '--dest-tls-verify=false', '--preserve-digests',
     ...(creds ? ['--dest-creds', `${creds.username}:${creds.password}`] : []),
+    `oci:${image.layoutDir}:image`, `docker://${dest}`,
+  ]);
+}
+
+export interface IndexSpecInput {
+  /** Build of this machine's platform (the child the node runs). */
+  readonly native: ImageSpecInput;
+  /** Build of the other architecture's child; omit for an index without it. */
+  readonly other?: ImageSpecInput;
+  /** Stands for the invocation details BuildKit's provenance records; differs on every push. */
+  readonly attestation?: string;
+}
+
+export interface BuiltIndex {
+  readonly layoutDir: string;
+  readonly indexDigest: string;
+  /** The native child's manifest digest and config digest (the image ID after a pull). */
+  readonly nativeManifest: string;
+  readonly imageId: string;
+  readonly otherManifest?: string;
+}
+
+function otherArch(): string {
+  return ociArch() === 'amd64' ? 'arm64' : 'amd64';
+}
+
+/** A child for another architecture: its own config, the native layer (never run here). */
+function otherChild(layoutDir: string, native: { layer: { digest: string; size: number } }, spec: ImageSpecInput): { digest: string; size: number } {
+  const config = Buffer.from(JSON.stringify({ architecture: otherArch(), os: 'linux', created: spec.created ?? '2026-01-01T00:00:00Z', config: { Labels: { 'org.opencontainers.image.version': spec.version } }, rootfs: { type: 'layers', diff_ids: [] } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...native.layer }],
+  }));
+  for (const b of [config, manifest]) writeFileSync(join(layoutDir, 'blobs', 'sha256', sha256(b).slice(7)), b);
+  return { digest: sha256(manifest), size: manifest.length };
+}
+
+/** A BuildKit-style attestation manifest for `subject` (platform unknown/unknown in the index). */
+function attestation(layoutDir: string, subject: string, nonce: string): { digest: string; size: number } {
+  const config = Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: subject.slice(7) } }], predicate: { invocation: nonce } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.in-toto+json', digest: sha256(statement), size: statement.length, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+  }));
+  for (const b of [config, statement, manifest]) writeFileSync(join(layoutDir, 'blobs', 'sha256', sha256(b).slice(7)), b);
+  return { digest: sha256(manifest), size: manifest.length };
+}
+
+export async function buildIndexImage(workDir: string, name: string, spec: IndexSpecInput): Promise<BuiltIndex> {
+  const tag = `${spec.native.version}-${spec.other?.version ?? 'none'}-${spec.attestation ?? 'none'}`.replace(/[^A-Za-z0-9.-]/g, '_');
+  const native = await buildImage(workDir, `${name}-${tag}-native`, spec.native);
+  const layoutDir = native.layoutDir;
+  const nativeManifest = readFileSync(join(layoutDir, 'blobs', 'sha256', native.manifestDigest.slice(7)));
+  const layer = (JSON.parse(nativeManifest.toString()) as { layers: { digest: string; size: number }[] }).layers[0]!;
+  const entries: unknown[] = [
+    { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: native.manifestDigest, size: nativeManifest.length, platform: { os: 'linux', architecture: ociArch() } },
+  ];
+  let otherManifest: string | undefined;
+  if (spec.other) {
+    const o = otherChild(layoutDir, { layer: { digest: layer.digest, size: layer.size } }, spec.other);
+    otherManifest = o.digest;
+    entries.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...o, platform: { os: 'linux', architecture: otherArch() } });
+  }
+  if (spec.attestation) {
+    const a = attestation(layoutDir, native.manifestDigest, spec.attestation);
+    entries.push({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json', ...a, platform: { os: 'unknown', architecture: 'unknown' },
+      annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': native.manifestDigest },
+    });
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
+  writeFileSync(join(layoutDir, 'blobs', 'sha256', sha256(index).slice(7)), index);
+  writeFileSync(join(layoutDir, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': 'image' } }],
+  }));
+  return { layoutDir, indexDigest: sha256(index), nativeManifest: native.manifestDigest, imageId: native.imageId, ...(otherManifest ? { otherManifest } : {}) };
+}
+
+/** Pushes an index with every manifest it lists, digests unchanged. */
+export async function pushIndex(image: BuiltIndex, dest: string): Promise<void> {
+  await run('skopeo', [
+    'copy', '--quiet', '--insecure-policy', '--dest-tls-verify=false', '--preserve-digests', '--all',
     `oci:${image.layoutDir}:image`, `docker://${dest}`,
   ]);
 }

@@ -38,9 +38,9 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
   });
 }
 
-export function spawnLogged(cmd: string, args: readonly string[], logFile: string): ChildProcess {
+export function spawnLogged(cmd: string, args: readonly string[], logFile: string, cwd?: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: false });
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: false, ...(cwd ? { cwd } : {}) });
   child.on('error', () => undefined);
   return child;
 }
