@@ -15,6 +15,7 @@ import type { NodeResult } from '../domain/cluster-report.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import type { Options } from '../config/options.js';
 import { renderCluster } from '../render/cluster.js';
+import { terminalSafe } from '../render/safe.js';
 
 /** Exit codes: 0 ran, 1 findings at or above --fail-on, 2 bad usage, 3 no node's report could be read. */
 export const CLUSTER_EXIT = { ok: 0, findings: 1, usage: 2, noReports: 3 } as const;
@@ -54,7 +55,7 @@ export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStr
   const patterns = options.mutableTags.map(globToRegExp);
   const report = mergeReports([...results, ...missing], new Date().toISOString(), (tag) => isMutableTag(tag, false, patterns));
   const asJson = options.output === 'json' || (options.output === 'auto' && !io.isTTY);
-  io.stdout.write(asJson ? `${JSON.stringify(report, null, 2)}\n` : renderCluster(report, { color: io.isTTY, wide: options.output === 'wide' }));
+  io.stdout.write(asJson ? `${JSON.stringify(report, null, 2)}\n` : renderCluster(terminalSafe(report), { color: io.isTTY, wide: options.output === 'wide' }));
   if (report.summary.nodesOk === 0) return CLUSTER_EXIT.noReports;
   const all = report.groups.flatMap((g) => g.findings);
   return reachesSeverity(all, options.failOn) ? CLUSTER_EXIT.findings : CLUSTER_EXIT.ok;

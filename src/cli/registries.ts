@@ -8,6 +8,7 @@ import { EXIT } from './scan.js';
 import type { Options } from '../config/options.js';
 import type { RuntimeInfo } from '../domain/snapshot.js';
 import { renderRegistries } from '../render/registries.js';
+import { terminalSafe } from '../render/safe.js';
 
 export async function runRegistries(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
   let runtime: RuntimeInfo | undefined;
@@ -25,6 +26,6 @@ export async function runRegistries(options: Options, io: { stdout: NodeJS.Write
   const { registries, findings } = analyzeRegistryConfig(read, ['docker.io']);
   const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);
   const out = { ...registries, findings };
-  io.stdout.write(asTable ? renderRegistries(out, io.isTTY) : `${JSON.stringify(out, null, 2)}\n`);
+  io.stdout.write(asTable ? renderRegistries(terminalSafe(out), io.isTTY) : `${JSON.stringify(out, null, 2)}\n`);
   return reachesSeverity(findings, options.failOn) ? EXIT.findings : EXIT.ok;
 }

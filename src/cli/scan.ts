@@ -6,6 +6,7 @@ import type { Options } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { renderTable } from '../render/table.js';
 import { createSources } from './sources.js';
+import { terminalSafe } from '../render/safe.js';
 
 /** Exit codes: documented in the README. */
 export const EXIT = { ok: 0, findings: 1, usage: 2, scanFailed: 3 } as const;
@@ -16,7 +17,7 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
   try {
     const { report } = await scanNode(sources.deps(), sources.collectOptions(), { mutableTagPatterns: options.mutableTags });
     const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);
-    io.stdout.write(asTable ? renderTable(report, io.isTTY) : `${JSON.stringify(report, null, 2)}\n`);
+    io.stdout.write(asTable ? renderTable(terminalSafe(report), io.isTTY) : `${JSON.stringify(report, null, 2)}\n`);
     return exitCode(report, options.failOn);
   } finally {
     sources.close();

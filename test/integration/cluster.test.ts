@@ -45,7 +45,8 @@ describe('cluster view over two real nodes', () => {
     const drift = group?.findings.find((f) => f.code === 'digest-drift');
     expect(drift, JSON.stringify(r.groups.map((g) => [g.workload, g.findings.map((f) => f.code)]))).toBeDefined();
     expect(drift!.image).toBe(`${a.upstream.host}/shop/web:1.0`);
-    expect(drift!.evidence['digests']).toEqual({ [v1]: { nodes: ['node-a'], containers: 1 }, [v2]: { nodes: ['node-b'], containers: 1 } });
+    expect(drift!.evidence['digests']).toMatchObject({ [v1]: { nodes: ['node-a'], containers: 1, platform: expect.stringMatching(/^linux\//) }, [v2]: { nodes: ['node-b'], containers: 1 } });
+    expect(Object.keys(drift!.evidence['digests'] as object)).toHaveLength(2);
     const stale = group!.findings.find((f) => f.code === 'running-stale');
     expect(stale?.nodes).toEqual(['node-a']);
   });

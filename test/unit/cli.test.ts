@@ -13,6 +13,8 @@ const old = { id: fakeDigest('id-old'), digest: fakeDigest('m-old') };
 const cur = { id: fakeDigest('id-new'), digest: fakeDigest('m-new') };
 const unrelated = { id: fakeDigest('id-unrelated'), digest: fakeDigest('m-unrelated') };
 let cri: FakeCri;
+/** An image author's label: sets the terminal title, clears the screen, forges a line. */
+const EVIL = 'abc\x1b]0;pwned\x07\x1b[2J\u009b31m\nFORGED critical line';
 const kube = new FakeKubeApi();
 let dir: string;
 
@@ -20,7 +22,7 @@ beforeAll(async () => {
   cri = await new FakeCri()
     .withImages(
       { id: old.id, repoTags: [], repoDigests: [`${R}/web@${old.digest}`], size: 10, labels: { 'org.opencontainers.image.version': '1.0.0' }, env: ['TOKEN=canary-env-Qq7'] },
-      { id: cur.id, repoTags: [`${R}/web:1.0`], repoDigests: [`${R}/web@${cur.digest}`], size: 10, labels: { 'org.opencontainers.image.version': '1.0.1' } },
+      { id: cur.id, repoTags: [`${R}/web:1.0`], repoDigests: [`${R}/web@${cur.digest}`], size: 10, labels: { 'org.opencontainers.image.version': '1.0.1', 'org.opencontainers.image.revision': EVIL } },
       { id: unrelated.id, repoTags: [`${R}/tools:2.0`], repoDigests: [`${R}/tools@${unrelated.digest}`], size: 10, env: ['KEY=canary-env-Qq7'] },
     )
     .withContainers({ id: 'c-web', podSandboxId: 's', name: 'web', imageId: old.id, state: 'CONTAINER_RUNNING', pod: { name: 'web-1', namespace: 'shop', uid: 'u1' } })
@@ -75,6 +77,10 @@ describe('tagdrift scan (fake runtime)', () => {
     expect(res.stdout).toContain('WARNING  running-superseded');
     expect(res.stdout).toContain('kubectl -n shop rollout restart statefulset/web');
     expect(res.stdout).toMatch(/0 critical, 1 warning, 0 info/);
+    // The image author's label is shown, without its control characters or its forged line.
+    expect(res.stdout).toContain('abc');
+    expect(res.stdout).not.toMatch(/[\x07\x1b\x9b]/);
+    expect(res.stdout.split('\n').some((l) => l.startsWith('FORGED'))).toBe(false);
   });
 
   it('bad usage exits 2 and names the problem', async () => {
