@@ -91,7 +91,14 @@ export function planRegistry(registry: string, snap: RegistryConfigSnapshot, v: 
       return { url, capabilities: ['pull', 'resolve'], source: `${snap.config.file} registry.mirrors."${key}"`, skipVerify: false, headerNames: [] };
     });
     // The upstream is appended unless one endpoint is the requested host itself.
-    if (!endpoints.some((e) => new URL(e.url).host === registry)) endpoints.push(upstream('default upstream (appended after legacy mirrors)'));
+    const hostOf = (u: string) => {
+      try {
+        return new URL(u).host;
+      } catch {
+        return undefined;
+      }
+    };
+    if (!endpoints.some((e) => hostOf(e.url) === registry)) endpoints.push(upstream('default upstream (appended after legacy mirrors)'));
     return finish(registry, endpoints, 'legacy-mirrors');
   }
   return finish(registry, [upstream('default upstream')], 'default');

@@ -13,6 +13,17 @@ const CFG = '/etc/containerd/config.toml';
 const CANARY = 'canary-Tk9-SECRET';
 
 describe('secrets never leave the parser', () => {
+  it('a password in a legacy mirror endpoint URL is dropped: not in the plan, the findings or the table', async () => {
+    const files = memoryHostFiles({
+      [CFG]: `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n  endpoint = ["http://user:${CANARY}@mirror.local:5000", "https://${CANARY}@m2.example/v2/"]\n`,
+    });
+    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '1.7.20' }, undefined);
+    const out = analyzeRegistryConfig(read, ['docker.io']);
+    const { renderRegistries } = await import('../../src/render/registries.js');
+    expect(JSON.stringify({ read, out }) + renderRegistries({ ...out.registries, findings: out.findings }, false)).not.toContain(CANARY);
+    expect(out.registries.registries[0]!.endpoints.map((e) => e.url)).toEqual(['http://mirror.local:5000', 'https://m2.example/v2', 'https://registry-1.docker.io']);
+  });
+
   it('a canary in every credential-bearing field appears in no output', () => {
     const files = memoryHostFiles({
       [CFG]: `version = 2

@@ -119,6 +119,11 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], 
   return loaded;
 }
 
+/** The endpoint without `user:password@` (CVE-2020-8564 class: credentials in URLs end up in logs). */
+export function withoutUserinfo(endpoint: string): string {
+  return endpoint.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?[^/?#@]*@/, '$1');
+}
+
 function registrySection(plugin: unknown, location: string, loaded: readonly LoadedFile[] = []): CriRegistrySection | undefined {
   if (!isTable(plugin) || !isTable(plugin['registry'])) return undefined;
   const r = plugin['registry'];
@@ -126,7 +131,8 @@ function registrySection(plugin: unknown, location: string, loaded: readonly Loa
   if (isTable(r['mirrors'])) {
     for (const [host, m] of Object.entries(r['mirrors'])) {
       const ep = isTable(m) ? m['endpoint'] : undefined;
-      mirrors[host] = Array.isArray(ep) ? ep.filter((e): e is string => typeof e === 'string') : [];
+      // A password in an endpoint URL (`http://user:pass@mirror`) is dropped here, like every credential.
+      mirrors[host] = Array.isArray(ep) ? ep.filter((e): e is string => typeof e === 'string').map(withoutUserinfo) : [];
     }
   }
   const configs = isTable(r['configs']) ? r['configs'] : {};
