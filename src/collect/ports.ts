@@ -58,8 +58,6 @@ export interface PodSource {
  */
 export interface RegistryLookup {
   resolveTag(endpoint: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified>;
-  /** Platform manifest digests of an index. */
-  listChildren(endpoint: PlannedEndpoint, registry: string, repository: string, digest: string): Promise<readonly string[] | undefined>;
   /** The image a node of this platform runs from `digest` (the index child containerd picks, its config digest). */
   platformImage(endpoint: PlannedEndpoint, registry: string, repository: string, digest: string): Promise<PlatformRead>;
   /** Build metadata of the image behind a digest (its config blob). */

@@ -9,7 +9,6 @@ export function createRegistryLookup(client: RegistryClient, files: HostFiles | 
   const endpoints = createEndpointResolver(files);
   return {
     resolveTag: (e, registry, repo, tag) => client.resolveTag(endpoints.resolve(e), registry, repo, tag),
-    listChildren: (e, registry, repo, digest) => client.listChildren(endpoints.resolve(e), registry, repo, digest),
     platformImage: (e, registry, repo, digest) => client.platformImage(endpoints.resolve(e), registry, repo, digest),
     buildMeta: (e, registry, repo, digest) => client.buildMeta(endpoints.resolve(e), registry, repo, digest),
   };
