@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# shellcheck source=scripts/pinned-node.sh
+source scripts/pinned-node.sh
 npm run --silent build
-node dist/testbed/demo.js
+exec node dist/testbed/demo.js

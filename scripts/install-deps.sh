@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # Installs what tagdrift's demo and tests need on a fresh Debian 12 machine (as root):
 # a real containerd with runc, a registry, skopeo, gcc for the test images, promtool,
-# openssl for the token-auth registry's signing certificate.
+# openssl for the token-auth registry's signing certificate, libatomic1 for the pinned
+# Node.js binary. Then the pinned Node.js (.node-version) and `npm ci` on it.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 need=()
 for bin in containerd runc docker-registry skopeo gcc tar promtool openssl; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$bin")
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need+=("libc.a")
+[ -e /usr/lib/x86_64-linux-gnu/libatomic.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libatomic.so.1 ] || need+=("libatomic1")
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages (missing: ${need[*]})"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    containerd runc docker-registry skopeo gcc libc6-dev tar ca-certificates openssl prometheus >/dev/null
+    containerd runc docker-registry skopeo gcc libc6-dev tar ca-certificates openssl prometheus libatomic1 >/dev/null
 fi
 # Debian's packages start services where systemd runs; the test bed runs its own
 # instances in temp dirs and never touches the system ones.
+# shellcheck source=scripts/pinned-node.sh
+source scripts/pinned-node.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
