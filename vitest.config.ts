@@ -12,6 +12,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           globalSetup: ['test/fakes/allow-list-guard.ts'],
+          setupFiles: ['test/fakes/allow-list-check.ts'],
           testTimeout: 20_000,
         },
       },

@@ -3,6 +3,7 @@
  * range, /healthz and /metrics answering within 1 s while the runtime hangs, and a
  * runtime that disappears and comes back.
  */
+import { waitFor } from '../../testbed/proc.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import { createCriClient } from '../../src/adapters/cri/client.js';
@@ -59,8 +60,7 @@ describe('agent loop', () => {
   it('a hung runtime: /healthz and /metrics still answer within 1 s while a scan waits on it', async () => {
     const { app, agent, cri } = await setup({ delayMs: 60_000, timeoutMs: 30_000 });
     void agent.scanOnce();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(cri.calls.length).toBeGreaterThan(0);
+    await waitFor('the scan to reach the runtime', () => cri.calls.length > 0, 5_000);
     for (const url of ['/healthz', '/metrics']) {
       const started = performance.now();
       const res = await app.inject(url);
