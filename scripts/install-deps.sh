@@ -18,6 +18,12 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends \
     containerd runc docker-registry skopeo gcc libc6-dev tar ca-certificates openssl prometheus libatomic1 >/dev/null
 fi
+# kubectl renders deploy/ in the tests (`kubectl kustomize`, components need kustomize >= 3.7).
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "installing kubectl"
+  apt-get install -y -qq --no-install-recommends kubectl >/dev/null 2>&1 \
+    || { echo "kubectl is not installable from this machine's apt sources: install kubectl >= 1.21 (kubectl kustomize renders deploy/)" >&2; exit 1; }
+fi
 # Debian's packages start services where systemd runs; the test bed runs its own
 # instances in temp dirs and never touches the system ones.
 # shellcheck source=scripts/pinned-node.sh

@@ -30,6 +30,12 @@ export interface AgentOptions {
   readonly probeMs?: number;
   /** Delay before the next scan after one in which the runtime did not answer. */
   readonly retryMs?: number;
+  /**
+   * Liveness: the agent reports itself dead when the runtime has not answered for this
+   * long (a restart re-opens the socket path and re-reads the node), or when no scan has
+   * finished for this long plus an interval. 0 = always live.
+   */
+  readonly livenessTimeoutMs?: number;
 }
 
 export interface ScanListener {
@@ -50,6 +56,9 @@ export class Agent {
   /** Runtime reachability from the probe, when newer than the latest scan. */
   private probe: { ok: boolean; at: number; reason: string } | undefined;
   private scanFinishedAt = 0;
+  /** performance.now() of the first failed runtime answer in the current outage. */
+  private runtimeDownSince: number | undefined;
+  private readonly startedAt = performance.now();
   private stopped = false;
   private readonly listeners: ScanListener[] = [];
   private s: { -readonly [K in keyof AgentStatus]: AgentStatus[K] } = {
@@ -88,6 +97,25 @@ export class Agent {
       return { ready: false, reason: `the runtime is not reachable: ${e?.kind ?? 'error'}: ${e?.message ?? ''}`.trim() };
     }
     return { ready: true, reason: 'ok' };
+  }
+
+  /** Alive unless the runtime has been unreachable, or scans stalled, past the liveness timeout. */
+  live(now = performance.now()): { live: boolean; reason: string } {
+    const limit = this.options.livenessTimeoutMs ?? 0;
+    if (limit <= 0) return { live: true, reason: 'ok' };
+    if (this.runtimeDownSince !== undefined && now - this.runtimeDownSince > limit) {
+      return { live: false, reason: `the runtime has not answered for ${Math.round((now - this.runtimeDownSince) / 1000)} s` };
+    }
+    const lastProgress = Math.max(this.scanFinishedAt, this.startedAt);
+    if (now - lastProgress > limit + this.options.intervalMs * (1 + this.options.jitter)) {
+      return { live: false, reason: `no scan has finished for ${Math.round((now - lastProgress) / 1000)} s` };
+    }
+    return { live: true, reason: 'ok' };
+  }
+
+  private runtimeAnswered(ok: boolean): void {
+    if (ok) this.runtimeDownSince = undefined;
+    else this.runtimeDownSince ??= performance.now();
   }
 
   onScan(listener: ScanListener): void {
@@ -130,15 +158,18 @@ export class Agent {
     const rt = this.deps().runtime;
     if (rt instanceof Error) {
       this.probe = { ok: false, at: performance.now(), reason: `${rt.kind}: ${rt.message}` };
+      this.runtimeAnswered(false);
       return;
     }
     try {
       await rt.version();
       this.probe = { ok: true, at: performance.now(), reason: 'ok' };
+      this.runtimeAnswered(true);
       if (this.current && !runtimeOk(this.current) && !this.inFlight && !this.stopped) void this.scanOnce();
     } catch (e) {
       const kind = (e as { kind?: string }).kind ?? 'error';
       this.probe = { ok: false, at: performance.now(), reason: `${kind}: ${(e as Error).message}` };
+      this.runtimeAnswered(false);
     }
   }
 
@@ -167,6 +198,7 @@ export class Agent {
       const durationMs = Math.round(performance.now() - started);
       const ok = runtimeOk(report);
       this.scanFinishedAt = performance.now();
+      this.runtimeAnswered(ok);
       this.current = report;
       this.serialized = undefined;
       resetImageRefCache();

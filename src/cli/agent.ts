@@ -3,7 +3,7 @@
  * and /metrics from the latest report, and shuts down cleanly on SIGTERM.
  */
 import { Agent } from '../agent/agent.js';
-import type { Options } from '../config/options.js';
+import { OptionsError, type Options } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { buildApp } from '../server/app.js';
@@ -13,7 +13,7 @@ import { createSources } from './sources.js';
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`--listen ${JSON.stringify(listen)} is not host:port (e.g. 0.0.0.0:9420)`);
+  if (!m || port > 65535) throw new OptionsError([`--listen ${JSON.stringify(listen)} is not host:port (e.g. 0.0.0.0:9420)`]);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -23,7 +23,7 @@ export async function runAgent(options: Options): Promise<number> {
   const listen = parseListen(options.listen);
   const metrics = new Metrics({ version });
   const sources = await createSources(options, log, { onRuntimeCall: metrics.observeRuntimeCall, onRegistryRequest: metrics.observeRegistryRequest });
-  const agent = new Agent(() => sources.deps(), { intervalMs: options.intervalMs, jitter: 0.1, collect: sources.collectOptions(), analyze: { mutableTagPatterns: options.mutableTags } }, log);
+  const agent = new Agent(() => sources.deps(), { intervalMs: options.intervalMs, livenessTimeoutMs: options.livenessTimeoutMs, jitter: 0.1, collect: sources.collectOptions(), analyze: { mutableTagPatterns: options.mutableTags } }, log);
   agent.onScan((report, durationMs, ok) => metrics.updateFromScan(report, durationMs, ok, sources.registry?.stats()));
   const app = await buildApp({ agent, metrics, version });
   await app.listen({ host: listen.host, port: listen.port });

@@ -2,6 +2,7 @@
 /** Entry point: parses the command line and hands over to a command. No logic lives here. */
 import { helpText, loadOptions, OptionsError } from '../config/options.js';
 import { EXIT, runScan } from './scan.js';
+import { packageVersion } from '../version.js';
 import { runRegistries } from './registries.js';
 import { runAgent } from './agent.js';
 import { runCluster } from './cluster.js';
@@ -14,6 +15,7 @@ Usage:
   tagdrift agent [options]        run as the node agent: scan on an interval, serve the HTTP API and /metrics
   tagdrift cluster [options]      every node's findings merged, and digest drift across nodes (also: kubectl tagdrift)
   tagdrift help [command]         show help
+  tagdrift --version              print the version
 
 Exit codes (scan): 0 scan ran, 1 findings at or above --fail-on, 2 bad usage, 3 the runtime could not be scanned.
 `;
@@ -21,6 +23,10 @@ Exit codes (scan): 0 scan ran, 1 findings at or above --fail-on, 2 bad usage, 3 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const io = { stdout: process.stdout, isTTY: process.stdout.isTTY === true };
+  if (command === '--version' || command === 'version' || rest.includes('--version')) {
+    process.stdout.write(`tagdrift ${packageVersion()} (node ${process.version})\n`);
+    return EXIT.ok;
+  }
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     const which = rest[0];
     process.stdout.write(which === 'scan' || which === 'registries' || which === 'agent' || which === 'cluster' ? `Usage: tagdrift ${which} [options]\n\n${helpText(which)}\n` : USAGE);

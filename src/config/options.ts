@@ -45,6 +45,7 @@ export interface Options {
   readonly registryMaxTags: number;
   readonly listen: string;
   readonly intervalMs: number;
+  readonly livenessTimeoutMs: number;
   readonly namespace: string;
   readonly selector: string;
   readonly agentPort: number;
@@ -129,6 +130,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',
     default: '5m', help: 'time between scans (each delay varies by ±10 % so agents do not scan in step)', commands: ['agent'],
+  },
+  {
+    key: 'livenessTimeoutMs', flag: '--liveness-timeout', env: 'TAGDRIFT_LIVENESS_TIMEOUT', kind: 'duration',
+    default: '5m', help: '/healthz fails once the runtime has not answered this long (or no scan finished this long past an interval), so the kubelet restarts the agent; 0 = never', commands: ['agent'],
   },
   {
     key: 'namespace', flag: '--namespace', env: 'TAGDRIFT_NAMESPACE', kind: 'string',

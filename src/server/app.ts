@@ -14,6 +14,7 @@ export interface AgentView {
   readonly report: Report | undefined;
   readonly reportJson: string | undefined;
   ready(): { ready: boolean; reason: string };
+  live(): { live: boolean; reason: string };
   readonly status: object;
 }
 
@@ -135,7 +136,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return r;
   };
 
-  app.get('/healthz', { schema: { description: 'Liveness: the process and its event loop answer. Never depends on the runtime or registries.', response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', {
+    schema: {
+      description: 'Liveness: the process answers, and the runtime has answered within the liveness timeout (a restart re-opens its socket). Never depends on registries.',
+      response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, 503: { type: 'object', properties: { status: { type: 'string' }, reason: { type: 'string' } } } },
+    },
+  }, async (_req, reply) => {
+    const l = agent.live();
+    if (l.live) return { status: 'ok' };
+    return reply.code(503).send({ status: 'unhealthy', reason: l.reason });
+  });
 
   app.get('/readyz', {
     schema: {

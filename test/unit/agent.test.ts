@@ -21,14 +21,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { delayMs?: number; timeoutMs?: number } = {}) {
+async function setup(opts: { delayMs?: number; timeoutMs?: number; livenessTimeoutMs?: number } = {}) {
   const cri = await new FakeCri()
     .withImages({ id: fakeDigest('img'), repoTags: ['r.example/a:1'], repoDigests: [`r.example/a@${fakeDigest('m')}`], size: 1 })
     .start();
   cri.delayMs = opts.delayMs ?? 0;
   const runtime = createCriClient({ endpoint: cri.endpoint, timeoutMs: opts.timeoutMs ?? 2_000 });
   const deps = (): CollectDeps => ({ runtime, pods: new SourceFailure('not-configured', 'no API in this test'), now: () => new Date() });
-  const agent = new Agent(deps, { intervalMs: 60_000, jitter: 0.1, collect: { nodeName: 'n1' }, analyze: { mutableTagPatterns: DEFAULT_MUTABLE_TAG_PATTERNS } }, quiet);
+  const agent = new Agent(deps, { intervalMs: 60_000, jitter: 0.1, livenessTimeoutMs: opts.livenessTimeoutMs ?? 0, collect: { nodeName: 'n1' }, analyze: { mutableTagPatterns: DEFAULT_MUTABLE_TAG_PATTERNS } }, quiet);
   const metrics = new Metrics({ version: 't' });
   agent.onScan((r, ms, ok) => metrics.updateFromScan(r, ms, ok));
   const app = await buildApp({ agent, metrics, version: 't' });
@@ -88,5 +88,31 @@ describe('agent loop', () => {
     expect((await app.inject('/readyz')).statusCode).toBe(200);
     expect((await app.inject('/metrics')).body).toContain('tagdrift_runtime_up 1');
     expect(agent.status).toMatchObject({ scans: 3, failures: 1 });
+  });
+
+  it('liveness: dead once the runtime has not answered past the timeout, alive again when it answers', async () => {
+    const { cri, agent, app } = await setup({ livenessTimeoutMs: 5_000 });
+    await agent.scanOnce();
+    expect(agent.live(performance.now() + 60_000).live, 'a healthy runtime').toBe(true);
+    await cri.stop(false);
+    await agent.probeRuntime();
+    const now = performance.now();
+    expect(agent.live(now + 4_000).live, 'a short outage is not fatal').toBe(true);
+    const dead = agent.live(now + 6_000);
+    expect(dead.live).toBe(false);
+    expect(dead.reason).toMatch(/runtime has not answered for \d+ s/);
+    await cri.start();
+    await waitFor('the runtime to answer the probe', async () => {
+      await agent.probeRuntime();
+      return agent.live(performance.now() + 6_000).live;
+    }, 5_000);
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+  });
+
+  it('liveness: a stalled scan loop (no scan finished for timeout + interval) is dead', async () => {
+    const { agent } = await setup({ livenessTimeoutMs: 5_000 });
+    const start = performance.now();
+    expect(agent.live(start + 60_000).live).toBe(true);
+    expect(agent.live(start + 5_000 + 66_001 + 1_000).reason).toMatch(/no scan has finished/);
   });
 });

@@ -30,6 +30,10 @@ class View implements AgentView {
     this.report = r;
     this.reportJson = r ? JSON.stringify(r) : undefined;
   }
+  live() {
+    return this.runtimeUp || !this.deadRuntime ? { live: true, reason: 'ok' } : { live: false, reason: 'the runtime has not answered for 301 s' };
+  }
+  deadRuntime = false;
   ready() {
     if (!this.report) return { ready: false, reason: 'the first scan has not finished' };
     return this.runtimeUp ? { ready: true, reason: 'ok' } : { ready: false, reason: 'the runtime is not reachable: socket-missing' };
@@ -46,6 +50,19 @@ beforeAll(async () => {
 afterAll(async () => app.close());
 
 describe('HTTP API before the first scan', () => {
+  it('/healthz is 503 with the reason once the agent says it cannot recover', async () => {
+    view.runtimeUp = false;
+    view.deadRuntime = true;
+    try {
+      const res = await app.inject('/healthz');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'unhealthy', reason: 'the runtime has not answered for 301 s' });
+    } finally {
+      view.runtimeUp = true;
+      view.deadRuntime = false;
+    }
+  });
+
   it('/healthz is 200, /readyz and the data endpoints are 503 with a reason', async () => {
     view.set(undefined);
     expect((await app.inject('/healthz')).statusCode).toBe(200);

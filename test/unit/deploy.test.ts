@@ -1,28 +1,39 @@
 /**
- * deploy/ rendered the way `kubectl apply -k deploy/` would see it (resources, the
- * namespace transform, the image override), and the properties the reliability bar
- * asks of a node agent asserted on the result.
+ * deploy/ rendered by `kubectl kustomize` (what `kubectl apply -k deploy/` applies), and
+ * the rendered objects checked against the rules their consumers apply: the Pod Security
+ * Standards for the namespace's admission level, NetworkPolicy semantics for what the
+ * agent can reach, and the reliability bar for a node agent.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
+import { admits, strictestLevel, violations, type Level } from '../helpers/pod-security.js';
+import { egressAllows } from '../helpers/network-policy.js';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass']);
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+export function kustomize(dir: string): Obj[] {
+  const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return (yaml.loadAll(out) as Obj[]).filter(Boolean);
+}
+
+/** Renders an overlay of deploy/ with the given kustomization body (resources point at deploy/). */
+function overlay(body: string): Obj[] {
+  const dir = mkdtempSync(join(ROOT, '.tools', 'overlay-'));
+  try {
+    writeFileSync(join(dir, 'kustomization.yaml'), body);
+    return kustomize(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+mkdirSync(join(ROOT, '.tools'), { recursive: true });
 
 function render(): Obj[] {
-  const base = new URL('../../deploy/', import.meta.url);
-  const k = yaml.load(readFileSync(new URL('kustomization.yaml', base), 'utf8')) as { namespace: string; resources: string[]; images?: { name: string; newName?: string; newTag?: string }[] };
-  const objs = k.resources.flatMap((f) => yaml.loadAll(readFileSync(new URL(f, base), 'utf8')) as Obj[]).filter(Boolean);
-  for (const o of objs) {
-    if (!CLUSTER_SCOPED.has(o.kind)) o.metadata.namespace = k.namespace;
-    if (o.kind === 'ClusterRoleBinding') for (const s of o['subjects']) s.namespace = k.namespace;
-    for (const c of o['spec']?.template?.spec?.containers ?? []) {
-      const img = k.images?.find((i) => i.name === c.image);
-      if (img) c.image = `${img.newName ?? img.name}:${img.newTag ?? 'latest'}`;
-    }
-  }
-  return objs;
+  return kustomize(join(ROOT, 'deploy'));
 }
 
 const objs = render();
@@ -37,7 +48,22 @@ describe('deploy/ (kustomize base)', () => {
       expect(find(kind), kind).toHaveLength(1);
     }
     expect(find('ClusterRole')).toHaveLength(2);
-    expect(find('Namespace')[0]!.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'baseline' });
+  });
+
+  it("the namespace's Pod Security labels admit the agent pod, without warnings or audit entries", () => {
+    const labels = find('Namespace')[0]!.metadata.labels!;
+    const podLevel = strictestLevel(pod);
+    for (const mode of ['enforce', 'warn', 'audit']) {
+      const level = labels[`pod-security.kubernetes.io/${mode}`] as Level | undefined;
+      if (mode === 'enforce') expect(level, 'an explicit enforce level').toBeDefined();
+      if (level) expect(admits(level, podLevel), `${mode}=${level} vs a ${podLevel} pod`).toBe(true);
+    }
+  });
+
+  it('the only control the pod needs beyond baseline is its hostPath volumes', () => {
+    const v = violations(pod);
+    expect(v.baseline).toEqual(['hostPath volumes (containerd-run)', 'hostPath volumes (containerd-config)']);
+    expect(strictestLevel({ ...pod, volumes: pod.volumes.filter((x: any) => !x.hostPath) })).toBe('baseline');
   });
 
   it("the cluster command's roles: list pods and get pods/proxy in the namespace, list nodes; no bindings shipped", () => {
@@ -68,16 +94,20 @@ describe('deploy/ (kustomize base)', () => {
     expect(pod.initContainers).toBeUndefined();
   });
 
-  it('hostPath mounts: only the runtime socket and /etc/containerd, read-only and typed', () => {
+  it("hostPath mounts: only the runtime socket's directory and /etc/containerd, read-only and typed", () => {
     const hostPaths = pod.volumes.filter((v: any) => v.hostPath);
     expect(hostPaths.map((v: any) => [v.hostPath.path, v.hostPath.type])).toEqual([
-      ['/run/containerd/containerd.sock', 'Socket'],
+      ['/run/containerd', 'Directory'],
       ['/etc/containerd', 'Directory'],
     ]);
     for (const v of hostPaths) {
       const mount = agent.volumeMounts.find((m: any) => m.name === v.name);
       expect(mount.readOnly, v.name).toBe(true);
     }
+    // The endpoint lies inside the mounted directory, so a recreated socket is seen.
+    const endpoint = agent.env.find((e: any) => e.name === 'TAGDRIFT_RUNTIME_ENDPOINT').value.replace(/^unix:\/\//, '');
+    const sockMount = agent.volumeMounts.find((m: any) => m.name === 'containerd-run');
+    expect(endpoint.startsWith(`${sockMount.mountPath}/`)).toBe(true);
   });
 
   it('probes, resources, tolerations, priority class, NODE_NAME from the downward API, the agent command', () => {
@@ -109,5 +139,47 @@ describe('deploy/ (kustomize base)', () => {
 
   it('the agent listens where the probes and the Service look', () => {
     expect(agent.env.find((e: any) => e.name === 'TAGDRIFT_LISTEN').value).toBe(`0.0.0.0:${agent.ports[0].containerPort}`);
+  });
+
+  it('NetworkPolicy: by default registries and mirrors on any port and the API are reachable, cloud metadata is not', () => {
+    const np = find('NetworkPolicy')[0]!;
+    for (const [ip, port] of [['203.0.113.10', 443], ['10.0.0.5', 5000], ['10.0.0.5', 8443], ['127.0.0.1', 30020], ['10.96.0.1', 443], ['192.0.2.1', 6443], ['2001:db8::1', 443]] as const) {
+      expect(egressAllows(np, ip, port), `${ip}:${port}`).toBe(true);
+    }
+    expect(egressAllows(np, '169.254.169.254', 80)).toBe(false);
+    expect(egressAllows(np, 'fd00:ec2::254', 80)).toBe(false);
+    expect(egressAllows(np, '10.96.0.10', 53, 'UDP')).toBe(true);
+  });
+
+  it('NetworkPolicy knob: the egress-ports component keeps only the listed ports', () => {
+    const tight = overlay('resources: [../../deploy]\ncomponents: [../../deploy/components/egress-ports]\n').find((o) => o.kind === 'NetworkPolicy')!;
+    expect(egressAllows(tight, '203.0.113.10', 443)).toBe(true);
+    expect(egressAllows(tight, '10.0.0.5', 5000)).toBe(true);
+    expect(egressAllows(tight, '10.0.0.5', 8443)).toBe(false);
+    expect(egressAllows(tight, '169.254.169.254', 443)).toBe(false);
+    expect(egressAllows(tight, '10.96.0.10', 53, 'UDP')).toBe(true);
+  });
+});
+
+describe('the Pod Security evaluator follows the documented controls', () => {
+  const base = { containers: [{ name: 'c', securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } } }], volumes: [{ name: 'v', emptyDir: {} }] };
+  it('a pod meeting every restricted control is restricted', () => expect(strictestLevel(base)).toBe('restricted'));
+  it('hostPath, host namespaces, privileged, hostPort or an extra capability make it privileged-only', () => {
+    expect(strictestLevel({ ...base, volumes: [{ name: 'h', hostPath: { path: '/' } }] })).toBe('privileged');
+    expect(strictestLevel({ ...base, hostNetwork: true })).toBe('privileged');
+    expect(strictestLevel({ ...base, containers: [{ name: 'c', securityContext: { privileged: true } }] })).toBe('privileged');
+    expect(strictestLevel({ ...base, containers: [{ name: 'c', ports: [{ containerPort: 80, hostPort: 80 }] }] })).toBe('privileged');
+    expect(strictestLevel({ ...base, containers: [{ name: 'c', securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }] })).toBe('privileged');
+  });
+  it('root, privilege escalation, missing drop ALL or unset seccomp make it baseline', () => {
+    expect(strictestLevel({ ...base, securityContext: { runAsUser: 0 } })).toBe('baseline');
+    expect(strictestLevel({ ...base, containers: [{ name: 'c' }] })).toBe('baseline');
+    expect(strictestLevel({ ...base, volumes: [{ name: 'n', nfs: { server: 'x', path: '/' } }] })).toBe('baseline');
+  });
+  it('levels order: privileged admits all, restricted admits only restricted', () => {
+    expect(admits('privileged', 'privileged')).toBe(true);
+    expect(admits('baseline', 'privileged')).toBe(false);
+    expect(admits('restricted', 'baseline')).toBe(false);
+    expect(admits('baseline', 'restricted')).toBe(true);
   });
 });
