@@ -1,17 +1,29 @@
 # syntax=docker/dockerfile:1
-# Build stage: full dependencies, compile TypeScript.
+# The conventional build, for machines with a container engine. `npm run image` assembles
+# the same image without one (scripts/build-image.ts); test/unit/image.test.ts keeps the
+# two in step: files under /app, entrypoint, cmd, env, user, working dir, exposed port.
+
+# Build stage: full dependencies, compile TypeScript, production dependencies, SBOM.
 FROM node:26-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY protos ./protos
 COPY src ./src
 COPY testbed ./testbed
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --ignore-scripts \
+ && npm sbom --sbom-format cyclonedx --omit dev --package-lock-only > /sbom.cdx.json
 
 # Final stage: production dependencies and the compiled agent only.
 FROM node:26-bookworm-slim
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="tagdrift" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="https://github.com/tagdrift/tagdrift" \
+      org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 ENV NODE_ENV=production
 # Heap caps measured in BENCHMARKS.md (agent-rss): a small young generation keeps RSS
@@ -21,6 +33,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/protos ./protos
+COPY --from=build /sbom.cdx.json /usr/share/doc/tagdrift/sbom.cdx.json
 # The CRI socket (/run/containerd/containerd.sock) is root:root 0660 on stock nodes, so
 # the process runs as root with every capability dropped, no privilege escalation and a
 # read-only root filesystem (see deploy/). On nodes whose socket group is readable by a
