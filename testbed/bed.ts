@@ -4,14 +4,14 @@
  * Kubernetes API with a kubeconfig, and a kubelet stand-in. Everything lives in one
  * temp dir and is torn down by PID.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerdNode, type RegistryRoute } from './containerd.js';
 import { buildImage, buildIndexImage, pushImage, pushIndex, type BuiltImage, type BuiltIndex, type ImageSpecInput, type IndexSpecInput } from './images.js';
 import { FakeKubeApi } from './kube-api.js';
 import { Kubelet } from './kubelet.js';
-import { requireBinaries, waitFor } from './proc.js';
+import { requireBinaries, run, waitFor } from './proc.js';
 import { startRegistry, type RunningRegistry } from './registry.js';
 
 export interface TestBedOptions {
@@ -22,6 +22,12 @@ export interface TestBedOptions {
   readonly mirrorResolves?: boolean;
   /** CRI table in a drop-in imported by a relative or absolute glob (see ContainerdOptions). */
   readonly criDropIn?: 'relative-glob' | 'absolute-glob';
+  /**
+   * A node's own paths (/etc/containerd, /run/containerd) for containerd and the pods it
+   * runs (see ContainerdOptions.nodePaths), and the Kubernetes API over TLS as pods
+   * reach it. For running the agent's image as the DaemonSet does.
+   */
+  readonly nodeLayout?: boolean;
   /** Reuse registries from another bed (several nodes, one registry). */
   readonly shared?: { upstream: RunningRegistry; mirror?: RunningRegistry; sandboxImage: string };
 }
@@ -73,11 +79,11 @@ export class TestBed {
           ...(options.mirrorResolves && mirror ? { mirrors: [{ url: mirror.url, capabilities: ['pull', 'resolve'] }] } : {}),
         },
       ];
-      const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes, ...(options.criDropIn ? { criDropIn: options.criDropIn } : {}) });
+      const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes, ...(options.criDropIn ? { criDropIn: options.criDropIn } : {}), ...(options.nodeLayout ? { nodePaths: true } : {}) });
       cleanup.push(() => containerd.stop());
       await containerd.start();
       const kube = new FakeKubeApi();
-      await kube.start();
+      await kube.start(options.nodeLayout ? { tls: await selfSignedCert(join(dir, 'kube-tls'), 'kube-apiserver') } : {});
       cleanup.push(() => kube.stop());
       const kubeconfig = join(dir, 'kubeconfig');
       kube.writeKubeconfig(kubeconfig);
@@ -114,6 +120,9 @@ export class TestBed {
 
   /** Flags that point `tagdrift scan` at this bed (its runtime, API and config.toml). */
   scanArgs(): string[] {
+    if (this.containerd.etcDir !== this.containerd.runDir) {
+      throw new Error('scanArgs: a nodeLayout bed is scanned from inside a pod (its config names /etc/containerd paths)');
+    }
     return [
       '--runtime-endpoint', this.containerd.endpoint, '--kubeconfig', this.kubeconfig, '--node-name', this.nodeName,
       '--containerd-config', this.containerd.configPath,
@@ -133,4 +142,13 @@ export class TestBed {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A self-signed serving certificate for 127.0.0.1 (PEM), made with openssl. */
+export async function selfSignedCert(dir: string, cn: string): Promise<{ cert: string; key: string }> {
+  mkdirSync(dir, { recursive: true });
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1']);
+  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }

@@ -5,7 +5,8 @@
  * socket and their children, then the mounts under the dir.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { isAlive, killPids, listProcesses, run, spawnLogged, waitFor, withDescendants } from './proc.js';
 
@@ -30,6 +31,16 @@ export interface ContainerdOptions {
    * whether or not it loads the drop-in (1.x replaces a plugin table wholesale).
    */
   readonly criDropIn?: 'relative-glob' | 'absolute-glob';
+  /**
+   * Lay the node out at the paths a real node uses: containerd runs in a private mount
+   * namespace where the bed's `etc-containerd/` is bind-mounted at /etc/containerd and its
+   * `run-containerd/` at /run/containerd, so its config says `/etc/containerd/certs.d` and
+   * `/run/containerd/containerd.sock`, and the containers it starts (an agent pod with
+   * hostPath volumes among them) see those paths as on a node. The host sees the same
+   * files under the bed's dir; nothing outside it is written (the two mount points are
+   * created if absent, empty).
+   */
+  readonly nodePaths?: boolean;
 }
 
 export function hostsToml(route: RegistryRoute): string {
@@ -43,17 +54,18 @@ export function hostsToml(route: RegistryRoute): string {
   return lines.join('\n');
 }
 
-export function containerdConfig(dir: string, sandboxImage: string): string {
+export function containerdConfig(dir: string, sandboxImage: string, nodePaths = false): string {
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  const sock = nodePaths ? '/run/containerd/containerd.sock' : `${dir}/containerd.sock`;
   return `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
 
 [grpc]
-  address = "${dir}/containerd.sock"
+  address = "${sock}"
 
 [ttrpc]
-  address = "${dir}/containerd.sock.ttrpc"
+  address = "${sock}.ttrpc"
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "${dir}/opt"
@@ -78,20 +90,27 @@ state = "${dir}/state"
   Root = "${dir}/runc"
 
 [${cri}.registry]
-  config_path = "${dir}/certs.d"
+  config_path = "${nodePaths ? '/etc/containerd/certs.d' : `${dir}/certs.d`}"
 `;
 }
 
 export class ContainerdNode {
   private child: ChildProcess | undefined;
+  /** Host-side paths (with nodePaths: where /etc/containerd and /run/containerd are bound from). */
   readonly socket: string;
   readonly configPath: string;
   readonly certsDir: string;
+  readonly etcDir: string;
+  readonly runDir: string;
+  /** Mount namespaces of every containerd started (nodePaths), to find their shims at stop. */
+  private readonly mountNamespaces = new Set<string>();
 
   constructor(private readonly opts: ContainerdOptions) {
-    this.socket = join(opts.dir, 'containerd.sock');
-    this.configPath = join(opts.dir, 'config.toml');
-    this.certsDir = join(opts.dir, 'certs.d');
+    this.etcDir = opts.nodePaths ? join(opts.dir, 'etc-containerd') : opts.dir;
+    this.runDir = opts.nodePaths ? join(opts.dir, 'run-containerd') : opts.dir;
+    this.socket = join(this.runDir, 'containerd.sock');
+    this.configPath = join(this.etcDir, 'config.toml');
+    this.certsDir = join(this.etcDir, 'certs.d');
   }
 
   get endpoint(): string {
@@ -106,7 +125,9 @@ export class ContainerdNode {
   async start(): Promise<void> {
     const { dir } = this.opts;
     for (const sub of ['root', 'state', 'opt', 'runc', 'cni/bin', 'cni/conf', 'logs']) mkdirSync(join(dir, sub), { recursive: true });
-    const config = containerdConfig(dir, this.opts.sandboxImage);
+    mkdirSync(this.etcDir, { recursive: true });
+    mkdirSync(this.runDir, { recursive: true });
+    const config = containerdConfig(dir, this.opts.sandboxImage, this.opts.nodePaths);
     if (this.opts.criDropIn) {
       const at = config.indexOf('[plugins."io.containerd.grpc.v1.cri"]');
       const cri = config.slice(at);
@@ -130,18 +151,27 @@ export class ContainerdNode {
   }
 
   private async launch(): Promise<void> {
-    this.child = spawnLogged('containerd', ['--config', this.configPath], join(this.opts.dir, 'containerd.log'), this.opts.criDropIn ? '/' : undefined);
+    const log = join(this.opts.dir, 'containerd.log');
+    if (this.opts.nodePaths) {
+      for (const p of ['/etc/containerd', '/run/containerd']) mkdirSync(p, { recursive: true });
+      const script = 'mount --bind "$0" /etc/containerd && mount --bind "$1" /run/containerd && exec containerd --config /etc/containerd/config.toml';
+      this.child = spawnLogged('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, this.etcDir, this.runDir], log, '/');
+    } else {
+      this.child = spawnLogged('containerd', ['--config', this.configPath], log, this.opts.criDropIn ? '/' : undefined);
+    }
     const pid = this.child.pid!;
+    // The socket file of a killed containerd stays behind: wait until the new one accepts.
     await waitFor(
       `containerd socket ${this.socket}`,
-      () => {
+      async () => {
         if (!isAlive(pid)) throw new Error('containerd exited; see containerd.log');
-        return existsSync(this.socket);
+        return existsSync(this.socket) && (await accepts(this.socket));
       },
       20_000,
     ).catch((e: Error) => {
       throw new Error(`${e.message}\n--- containerd.log ---\n${this.logTail()}`);
     });
+    if (this.opts.nodePaths) this.mountNamespaces.add(readlinkSync(`/proc/${pid}/ns/mnt`));
   }
 
   logTail(lines = 30): string {
@@ -168,12 +198,30 @@ export class ContainerdNode {
   /** Ends containerd, its shims and containers (by PID), unmounts what is under the dir. */
   async stop(): Promise<void> {
     await this.kill();
-    const shims = listProcesses()
-      .filter((p) => p.cmdline.includes('containerd-shim') && p.cmdline.includes(this.socket))
-      .map((p) => p.pid);
+    const ours = (p: { pid: number; cmdline: string }): boolean => {
+      if (!p.cmdline.includes('containerd-shim')) return false;
+      if (!this.opts.nodePaths) return p.cmdline.includes(this.socket);
+      try {
+        return this.mountNamespaces.has(readlinkSync(`/proc/${p.pid}/ns/mnt`));
+      } catch {
+        return false;
+      }
+    };
+    const shims = listProcesses().filter(ours).map((p) => p.pid);
     if (shims.length > 0) await killPids(withDescendants(shims), 'SIGKILL');
     await unmountUnder(this.opts.dir);
   }
+}
+
+function accepts(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(socket);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
 }
 
 export async function unmountUnder(dir: string): Promise<void> {

@@ -4,6 +4,7 @@
  * real API server returns for these reads.
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { writeFileSync } from 'node:fs';
 
 export interface FakePod {
@@ -22,9 +23,16 @@ export class FakeKubeApi {
   /** When set, every API request is answered with this HTTP status. */
   failWith: number | undefined;
   port = 0;
+  /** Served over TLS with this certificate (PEM) when set: what a pod's in-cluster client expects. */
+  private tls: { cert: string; key: string } | undefined;
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  /** The serving certificate (self-signed, SAN IP:127.0.0.1): a service account's ca.crt. */
+  get caCert(): string | undefined {
+    return this.tls?.cert;
   }
 
   upsertPod(pod: FakePod): void {
@@ -46,8 +54,9 @@ export class FakeKubeApi {
     this.pods.delete(`${namespace}/${name}`);
   }
 
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => this.handle(req, res));
+  async start(options: { tls?: { cert: string; key: string } } = {}): Promise<void> {
+    this.tls = options.tls;
+    this.server = this.tls ? createTlsServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => this.handle(req, res)) : createServer((req, res) => this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;

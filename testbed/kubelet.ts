@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadFullCri } from './cri-full.js';
 import type { FakeKubeApi, FakePod } from './kube-api.js';
+import type { TranslatedPod } from './manifest-pod.js';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -169,6 +170,44 @@ export class Kubelet {
       },
       status: { phase: 'Running', containerStatuses },
     };
+  }
+
+  /**
+   * Runs a pod translated from a rendered manifest (manifest-pod.ts): pulls per each
+   * container's policy with the reference as written, then RunPodSandbox, CreateContainer
+   * from the image ID (user_specified_image = the reference), StartContainer.
+   */
+  async runTranslated(pod: TranslatedPod): Promise<{ sandboxId: string; containerIds: Record<string, string> }> {
+    const images: CriImage[] = [];
+    for (const c of pod.containers) images.push(await this.ensureImage({ name: c.name, image: c.image, imagePullPolicy: c.imagePullPolicy as PullPolicy }));
+    mkdirSync(pod.sandboxConfig['logDirectory'], { recursive: true });
+    const { podSandboxId } = await this.call<{ podSandboxId: string }>(this.runtime, 'RunPodSandbox', { config: pod.sandboxConfig });
+    const containerIds: Record<string, string> = {};
+    for (const [i, c] of pod.containers.entries()) {
+      const { containerId } = await this.call<{ containerId: string }>(this.runtime, 'CreateContainer', {
+        podSandboxId,
+        config: { ...c.config, image: { image: images[i]!.id, userSpecifiedImage: c.image } },
+        sandboxConfig: pod.sandboxConfig,
+      });
+      await this.call(this.runtime, 'StartContainer', { containerId });
+      containerIds[c.name] = containerId;
+    }
+    return { sandboxId: podSandboxId, containerIds };
+  }
+
+  /** StopContainer with the pod's grace period: SIGTERM, then SIGKILL after `timeoutSeconds`. */
+  async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
+    await this.call(this.runtime, 'StopContainer', { containerId, timeout: String(timeoutSeconds) }, (timeoutSeconds + 30) * 1000);
+  }
+
+  async containerStatus(containerId: string): Promise<{ state: string; exitCode: number; startedAt: bigint; finishedAt: bigint; reason: string }> {
+    const res = await this.call<{ status: { state: string; exitCode: number; startedAt: string; finishedAt: string; reason: string } }>(this.runtime, 'ContainerStatus', { containerId }, 10_000);
+    return { state: res.status.state, exitCode: res.status.exitCode, startedAt: BigInt(res.status.startedAt), finishedAt: BigInt(res.status.finishedAt), reason: res.status.reason };
+  }
+
+  async deleteSandbox(podSandboxId: string): Promise<void> {
+    await this.call(this.runtime, 'StopPodSandbox', { podSandboxId }, 30_000);
+    await this.call(this.runtime, 'RemovePodSandbox', { podSandboxId }, 30_000);
   }
 
   async deletePod(pod: RunningPod): Promise<void> {

@@ -37,8 +37,12 @@ export async function runAgent(options: Options): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await agent.stop();
-  await app.close();
+  // Within the pod's grace period whatever is in flight: a scan gets 2 s to finish, the
+  // server 2 s to close; requests still waiting on a registry or the runtime are abandoned
+  // (the agent writes nothing) and the caller exits the process.
+  await agent.stop(2_000);
+  await Promise.race([app.close(), new Promise((r) => setTimeout(r, 2_000).unref())]);
   sources.close();
+  log.warn('agent stopped');
   return 0;
 }

@@ -38,7 +38,9 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     const options = loadOptions(command, rest, process.env);
-    if (command === 'agent') return runAgent(options);
+    // The agent exits as soon as it has shut down: timers and sockets of requests it
+    // abandoned (a registry that never answers) must not keep it past the grace period.
+    if (command === 'agent') process.exit(await runAgent(options));
     if (command === 'cluster') return runCluster(options, { ...io, stderr: process.stderr, isTTY: process.stdout.isTTY === true });
     return command === 'scan' ? runScan(options, io) : runRegistries(options, io);
   }

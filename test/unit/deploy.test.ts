@@ -4,33 +4,11 @@
  * Standards for the namespace's admission level, NetworkPolicy semantics for what the
  * agent can reach, and the reliability bar for a node agent.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import yaml from 'js-yaml';
 import { admits, strictestLevel, violations, type Level } from '../helpers/pod-security.js';
 import { egressAllows } from '../helpers/network-policy.js';
-
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-export function kustomize(dir: string): Obj[] {
-  const out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return (yaml.loadAll(out) as Obj[]).filter(Boolean);
-}
-
-/** Renders an overlay of deploy/ with the given kustomization body (resources point at deploy/). */
-function overlay(body: string): Obj[] {
-  const dir = mkdtempSync(join(ROOT, '.tools', 'overlay-'));
-  try {
-    writeFileSync(join(dir, 'kustomization.yaml'), body);
-    return kustomize(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-mkdirSync(join(ROOT, '.tools'), { recursive: true });
+import { kustomize, overlay, ROOT, type Obj } from '../helpers/kustomize.js';
 
 function render(): Obj[] {
   return kustomize(join(ROOT, 'deploy'));
