@@ -34,7 +34,7 @@ let v2: { manifestDigest: string };
 beforeAll(async () => {
   image = buildImage();
   bed = await TestBed.start({ nodeName: 'image-node', nodeLayout: true });
-  imageRef = `${bed.upstream.host}/tagdrift/tagdrift:${image.tag}`;
+  imageRef = `${bed.upstream.host}/tagdrift:${image.tag}`;
   await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${image.layout}:${image.tag}`, `docker://${imageRef}`]);
   // As the first agent pod's IfNotPresent pull would, before any test changes the node's mirrors.
   await bed.kubelet.pull(imageRef);
@@ -45,8 +45,12 @@ beforeAll(async () => {
     containers: [{ name: 'web', image: v1.ref, imagePullPolicy: 'IfNotPresent' }],
   });
   v2 = await bed.publish('shop/web', '1.0', { version: '1.0.1', revision: 'f00dfee' });
-  // The README's install: point deploy/'s image at the registry the image was pushed to.
-  const rendered = overlay(`resources: [../../deploy]\nimages:\n  - name: ghcr.io/tagdrift/tagdrift\n    newName: ${bed.upstream.host}/tagdrift/tagdrift\n    newTag: "${image.tag}"\n`);
+  // The README's install: its overlay, with the bed's registry for <your-registry> (and one
+  // directory deeper, where the test keeps its overlays).
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = /<!-- install-agent -->[\s\S]*?<<'YAML'\n([\s\S]*?)\nYAML\n[\s\S]*?<!-- \/install-agent -->/.exec(readme);
+  if (!block) throw new Error("README's install-agent block has no overlay");
+  const rendered = overlay(block[1]!.replaceAll('<your-registry>', bed.upstream.host).replace('../deploy', '../../deploy'));
   ds = rendered.find((o) => o.kind === 'DaemonSet')!;
 }, 300_000);
 
