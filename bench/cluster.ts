@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { analyze } from '../src/analyze/analyze.js';
+import { analyze } from '../src/report/analyze.js';
 import type { NodeSnapshot } from '../src/domain/snapshot.js';
 import { digest } from './fixtures.js';
 

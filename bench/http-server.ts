@@ -1,5 +1,5 @@
 /** The agent's HTTP app with a realistic report (5,000 images, findings), alone in a process pinned to one core. */
-import { analyze } from '../src/analyze/analyze.js';
+import { analyze } from '../src/report/analyze.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { buildApp } from '../src/server/app.js';
 import type { NodeSnapshot } from '../src/domain/snapshot.js';

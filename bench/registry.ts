@@ -2,7 +2,7 @@
  * Registry requests per cycle vs unique tags: N containers sharing K tags, several
  * cycles with the cache expired between them; counted at the (fake) registry.
  */
-import { analyze } from '../src/analyze/analyze.js';
+import { analyze } from '../src/report/analyze.js';
 import { RegistryClient } from '../src/adapters/registry/client.js';
 import { createRegistryLookup } from '../src/adapters/registry/lookup.js';
 import { askRegistries } from '../src/collect/collect.js';

@@ -1,7 +1,7 @@
 /** `tagdrift registries`: how this node resolves tags, from config.toml and hosts.toml, without needing a runtime. */
 import { createCriClient } from '../adapters/cri/client.js';
 import { createHostFiles } from '../adapters/containerd/host-files.js';
-import { analyzeRegistryConfig } from '../analyze/analyze.js';
+import { analyzeRegistryConfig } from '../report/analyze.js';
 import { collectRegistryConfig } from '../collect/collect.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import { EXIT } from './scan.js';

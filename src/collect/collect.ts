@@ -4,7 +4,7 @@
  * source failure: a node whose runtime is down still gets a snapshot.
  */
 import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.js';
-import { analyze } from '../analyze/analyze.js';
+import { analyze } from '../report/analyze.js';
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
 import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from './ports.js';

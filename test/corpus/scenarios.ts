@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
-import { analyzeRegistryConfig } from '../../src/analyze/analyze.js';
+import { analyzeRegistryConfig } from '../../src/report/analyze.js';
 import { collectRegistryConfig } from '../../src/collect/collect.js';
 import { renderGoTemplate, renderShell } from '../helpers/gotemplate.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { analyze } from '../../src/analyze/analyze.js';
+import { analyze } from '../../src/report/analyze.js';
 import type { Report } from '../../src/domain/report.js';
 import { ALL_FINDING_CODES } from '../../src/domain/finding-codes.js';
 import { Metrics } from '../../src/metrics/metrics.js';

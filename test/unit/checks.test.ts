@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analyze/analyze.js';
+import { analyze } from '../../src/report/analyze.js';
 import { ALL_FINDING_CODES, reachesSeverity } from '../../src/domain/finding-codes.js';
 import { SnapshotBuilder } from '../fakes/snapshot-builder.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analyze/analyze.js';
+import { analyze } from '../../src/report/analyze.js';
 import { mergeReports } from '../../src/cluster/merge.js';
 import type { ClusterReport, NodeResult } from '../../src/domain/cluster-report.js';
 import type { Report } from '../../src/domain/report.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
 import { isHostDirName } from '../../src/adapters/containerd/read.js';
-import { analyzeRegistryConfig } from '../../src/analyze/analyze.js';
+import { analyzeRegistryConfig } from '../../src/report/analyze.js';
 import { collectRegistryConfig } from '../../src/collect/collect.js';
 import { relativeGlobBase, parseRuntimeVersion, inferRuntimeVersion } from '../../src/domain/containerd-rules.js';
 

@@ -4,7 +4,7 @@
  * containerd's resolver would really use (its chain of resolve-capable hosts).
  */
 import { describe, expect, it } from 'vitest';
-import { analyze } from '../../src/analyze/analyze.js';
+import { analyze } from '../../src/report/analyze.js';
 import { compareAnswers, compareWithLocal, truthByTag, type TagAnswer } from '../../src/domain/registry-truth.js';
 import { pickPlatformChild } from '../../src/adapters/registry/platform.js';
 import { RegistryClient } from '../../src/adapters/registry/client.js';

@@ -4,7 +4,7 @@ import { loadContainerdConfig } from '../../src/adapters/containerd/config-toml.
 import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
 import { parseHostsToml, splitHostUrl } from '../../src/adapters/containerd/hosts-toml.js';
 import { parseRuntimeVersion } from '../../src/domain/containerd-rules.js';
-import { analyzeRegistryConfig } from '../../src/analyze/analyze.js';
+import { analyzeRegistryConfig } from '../../src/report/analyze.js';
 import { collectRegistryConfig } from '../../src/collect/collect.js';
 import type { RuntimeVersion } from '../../src/domain/registry-config.js';
 

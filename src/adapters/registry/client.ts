@@ -65,12 +65,8 @@ export interface RegistryClientOptions {
 const PLATFORM_CACHE_ENTRIES = 2_048;
 const SIX_HOURS_MS = 6 * 3600_000;
 
-export interface RegistryStats {
-  /** `host|method|code` → count, since the client was made. */
-  readonly requests: ReadonlyMap<string, number>;
-  /** Last `ratelimit-remaining` seen per host (Docker Hub). */
-  readonly rateLimitRemaining: ReadonlyMap<string, number>;
-}
+import type { RegistryStats } from '../../domain/registry-truth.js';
+export type { RegistryStats };
 
 type Fail = TagUnverified;
 
