@@ -3,10 +3,12 @@
  * (`--host-root`, `/host` in the DaemonSet). Paths in and out are node paths;
  * only this adapter knows the prefix.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Symlinks followed while resolving one path, as Linux's MAXSYMLINKS. */
+const MAX_SYMLINKS = 40;
 
 export type ReadResult = { ok: true; text: string } | { ok: false; kind: 'missing' | 'too-large' | 'error'; message: string };
 
@@ -18,14 +20,56 @@ export interface HostFiles {
   isDir(path: string): boolean;
 }
 
+class OutsideError extends Error {}
+
+/**
+ * Where a node path is on this machine when the node's root is mounted at `root`: every
+ * component is resolved inside the root as the node itself would (`..` stops at the root,
+ * a symlink's absolute target starts again from the root, relative targets from the link's
+ * directory), so neither `ca = "/../../x"` nor a symlink can reach outside it.
+ */
+export function resolveInRoot(root: string, nodePath: string): string {
+  const parts = nodePath.split('/').filter((p) => p !== '' && p !== '.');
+  const out: string[] = [];
+  let links = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === '..') {
+      out.pop();
+      continue;
+    }
+    const candidate = join(root, ...out, part);
+    let isLink = false;
+    try {
+      isLink = lstatSync(candidate).isSymbolicLink();
+    } catch {
+      // Missing: nothing further can be a link; the rest resolves lexically.
+    }
+    if (!isLink) {
+      out.push(part);
+      continue;
+    }
+    if (++links > MAX_SYMLINKS) throw new OutsideError('too many levels of symbolic links');
+    const target = readlinkSync(candidate);
+    if (target.startsWith('/')) out.length = 0;
+    parts.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+  }
+  return join(root, ...out);
+}
+
 export function createHostFiles(hostRoot: string): HostFiles {
-  const real = (p: string) => (hostRoot === '/' || hostRoot === '' ? p : join(hostRoot, p));
+  const chrooted = hostRoot !== '/' && hostRoot !== '';
+  const real = (p: string) => (chrooted ? resolveInRoot(hostRoot, p) : p);
   return {
     read(path) {
       let fd: number | undefined;
       try {
-        fd = openSync(real(path), 'r');
-        const size = fstatSync(fd).size;
+        // Non-blocking: opening a FIFO for reading never waits for a writer. No symlink may
+        // replace the resolved path between resolving and opening it.
+        fd = openSync(real(path), constants.O_RDONLY | constants.O_NONBLOCK | (chrooted ? constants.O_NOFOLLOW : 0));
+        const st = fstatSync(fd);
+        if (!st.isFile()) return { ok: false, kind: 'error', message: st.isDirectory() ? 'EISDIR' : 'not a regular file (FIFO, socket or device): not read' };
+        const size = st.size;
         if (size > MAX_CONFIG_BYTES) return { ok: false, kind: 'too-large', message: `larger than ${MAX_CONFIG_BYTES} bytes` };
         const buf = Buffer.alloc(size);
         let off = 0;
@@ -36,8 +80,10 @@ export function createHostFiles(hostRoot: string): HostFiles {
         }
         return { ok: true, text: buf.subarray(0, off).toString('utf8') };
       } catch (e) {
+        if (e instanceof OutsideError) return { ok: false, kind: 'error', message: e.message };
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, kind: 'missing', message: 'does not exist' };
+        if (code === 'ELOOP') return { ok: false, kind: 'error', message: 'a symbolic link changed while it was read' };
         return { ok: false, kind: 'error', message: code ?? 'unreadable' };
       } finally {
         if (fd !== undefined) closeSync(fd);
