@@ -74,6 +74,18 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
       ),
     );
   }
+  const limited = view.notRead ?? [];
+  if (limited.length > 0) {
+    out.push({
+      code: 'check-failed',
+      severity: 'warning',
+      message: `${limited.length} config file${limited.length === 1 ? ' was' : 's were'} not read by tagdrift (its own limits, not containerd's): ${limited.slice(0, 3).map((p) => `${p.file}: ${p.reason}`).join('; ')}${limited.length > 3 ? '; …' : ''}. Findings about this node's registry configuration may be incomplete.`,
+      image: undefined,
+      containers: [],
+      evidence: { reason: 'config-read-limit', files: limited.slice(0, 20).map((p) => p.file), count: limited.length },
+      remediation: 'Check these files with containerd itself (containerd config dump) or reduce them; tagdrift reads at most 64 config files, 2 MiB in all, nesting up to 32.',
+    });
+  }
   const skipped = snap.skippedDirs ?? [];
   const badNames = skipped.filter((d) => !d.reason.startsWith('tagdrift reads at most'));
   const overCap = skipped.filter((d) => d.reason.startsWith('tagdrift reads at most'));

@@ -83,6 +83,8 @@ export interface ContainerdConfigView {
   readonly ignored: readonly ConfigProblem[];
   /** Files whose loading depends on a containerd release this read could not pin down. */
   readonly versionDependent?: readonly ConfigProblem[];
+  /** Files tagdrift did not read or parse because of its own limits (containerd would). */
+  readonly notRead?: readonly ConfigProblem[];
   /** True when no config file exists (containerd's built-in defaults apply). */
   readonly missing: boolean;
 }

@@ -13,6 +13,8 @@ import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
 export const GRPC_CRI = 'io.containerd.grpc.v1.cri';
 export const IMAGES_CRI = 'io.containerd.cri.v1.images';
 const MAX_IMPORTED_FILES = 64;
+/** Bytes of config (root file and imports) read per scan: tagdrift's own limit, sized for its heap. */
+export const MAX_CONFIG_TOTAL_BYTES = 2 * 1024 * 1024;
 
 interface LoadedFile {
   file: string;
@@ -49,8 +51,9 @@ function deepMerge(into: TomlTable, from: TomlTable): TomlTable {
 }
 
 /** Loads the root file and its imports breadth-first, each file once, with the import rules of `version`. */
-function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], version: RuntimeVersion, ignored: ConfigProblem[], conditional: ConfigProblem[]): LoadedFile[] {
+function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], version: RuntimeVersion, ignored: ConfigProblem[], conditional: ConfigProblem[], notRead: ConfigProblem[]): LoadedFile[] {
   const loaded: LoadedFile[] = [];
+  let bytes = 0;
   const seen = new Set<string>();
   const queue: string[] = [rootFile];
   while (queue.length > 0) {
@@ -58,7 +61,7 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], 
     if (seen.has(file)) continue;
     seen.add(file);
     if (loaded.length >= MAX_IMPORTED_FILES) {
-      errors.push({ file, reason: `more than ${MAX_IMPORTED_FILES} config files imported; the rest were not read` });
+      notRead.push({ file, reason: `more than ${MAX_IMPORTED_FILES} config files imported: this one and the rest were not read (tagdrift's own limit; containerd has none)` });
       break;
     }
     const read = files.read(file);
@@ -66,7 +69,16 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], 
       if (file !== rootFile) errors.push({ file, reason: `imported file ${read.message}: containerd will not start` });
       continue;
     }
+    bytes += read.text.length;
+    if (bytes > MAX_CONFIG_TOTAL_BYTES) {
+      notRead.push({ file, reason: `config files add up to more than ${MAX_CONFIG_TOTAL_BYTES} bytes: this one and the rest were not read (tagdrift's own limit)` });
+      break;
+    }
     const parsed = parseTomlSafe(read.text, file);
+    if (!parsed.ok && parsed.limit) {
+      notRead.push(parsed.problem);
+      continue;
+    }
     if (!parsed.ok) {
       errors.push({ ...parsed.problem, reason: `${parsed.problem.reason}: containerd will not start` });
       continue;
@@ -195,7 +207,8 @@ export function loadContainerdConfig(files: HostFiles, rootFile: string, version
   }
   if (!rootRead.ok) errors.push({ file: rootFile, reason: `cannot read: ${rootRead.message}` });
   const conditional: ConfigProblem[] = [];
-  const loaded = loadFiles(files, rootFile, errors, version, ignored, conditional);
+  const notRead: ConfigProblem[] = [];
+  const loaded = loadFiles(files, rootFile, errors, version, ignored, conditional, notRead);
   const root = loaded[0]?.file === rootFile ? loaded[0] : undefined;
   const configVersion = root?.version ?? 1;
   const v1x = version.major < 2;
@@ -259,6 +272,7 @@ export function loadContainerdConfig(files: HostFiles, rootFile: string, version
     errors,
     ignored,
     ...(conditional.length > 0 ? { versionDependent: conditional } : {}),
+    ...(notRead.length > 0 ? { notRead } : {}),
     missing: false,
   };
 }

@@ -8,9 +8,47 @@ import type { ConfigProblem } from '../../domain/registry-config.js';
 
 export type TomlTable = Record<string, unknown>;
 
-export type TomlResult = { ok: true; value: TomlTable } | { ok: false; problem: ConfigProblem };
+export type TomlResult = { ok: true; value: TomlTable } | { ok: false; problem: ConfigProblem; /** tagdrift's own limit, not invalid TOML */ limit?: boolean };
+
+/** Deepest nesting of arrays and inline tables tagdrift parses (containerd's files use 2). */
+export const MAX_TOML_NESTING = 32;
+
+/**
+ * The deepest `[`/`{` nesting outside strings and comments, stopping early past `limit`.
+ * Parsing a megabyte of nested arrays costs the parser hundreds of MiB; this scan costs none.
+ */
+export function tomlNesting(text: string, limit = MAX_TOML_NESTING): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '#') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '"' || c === "'") {
+      const triple = text.startsWith(c.repeat(3), i);
+      const end = triple ? c.repeat(3) : c;
+      i += end.length;
+      while (i < text.length && !text.startsWith(end, i)) {
+        if (c === '"' && text[i] === '\\') i++;
+        else if (!triple && text[i] === '\n') break;
+        i++;
+      }
+      i += end.length - 1;
+    } else if (c === '[' || c === '{') {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === ']' || c === '}') {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return max;
+}
 
 export function parseTomlSafe(text: string, file: string): TomlResult {
+  if (tomlNesting(text) > MAX_TOML_NESTING) {
+    return { ok: false, problem: { file, reason: `arrays or inline tables nested deeper than ${MAX_TOML_NESTING}: not parsed (tagdrift's own limit)` }, limit: true };
+  }
   try {
     return { ok: true, value: TOML.parse(text) as TomlTable };
   } catch (e) {

@@ -1,0 +1,76 @@
+/**
+ * Inputs within tagdrift's own caps must not abort the process under the heap the image
+ * gives it (the Dockerfile's NODE_OPTIONS): a megabyte of nested arrays in config.toml,
+ * drop-ins adding up past the config budget, more drop-ins than tagdrift reads. Each is
+ * run through the built CLI on real files and must end in a report that says what was not
+ * read, at warning severity (tagdrift's limits are not containerd errors).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IMAGE_CONFIG } from '../../scripts/build-image.js';
+import { runCli } from '../helpers/cli.js';
+
+const base = mkdtempSync(join(tmpdir(), 'tagdrift-heap-'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+const imageEnv = { NODE_OPTIONS: IMAGE_CONFIG.env['NODE_OPTIONS']! };
+expect(imageEnv.NODE_OPTIONS).toMatch(/--max-old-space-size=\d+/);
+
+function node(name: string, files: Record<string, string>): string {
+  const root = join(base, name);
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(join(root, p, '..'), { recursive: true });
+    writeFileSync(join(root, p), text);
+  }
+  return root;
+}
+
+async function registries(root: string) {
+  const r = await runCli(['registries', '--host-root', root, '--runtime-version', '1.7.20', '-o', 'json'], imageEnv, 60_000);
+  expect(r.stderr, r.stderr).not.toMatch(/heap limit|Allocation failed|RangeError/);
+  expect([0, 1], r.stderr).toContain(r.code);
+  return JSON.parse(r.stdout) as { findings: { code: string; severity: string; message: string }[] };
+}
+
+const nested = (depth: number) => `x = ${'['.repeat(depth)}${']'.repeat(depth)}\n`;
+const CRI = '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n';
+
+describe("config files at tagdrift's limits, under the image's heap", () => {
+  it('a 1 MB config.toml of nested arrays: not parsed, said at warning severity', async () => {
+    const out = await registries(node('nested', { '/etc/containerd/config.toml': `version = 2\n${nested(500_000)}` }));
+    const f = out.findings.find((x) => x.code === 'check-failed');
+    expect(f?.severity).toBe('warning');
+    expect(f?.message).toMatch(/nested deeper than 32/);
+    expect(out.findings.filter((x) => x.code === 'config-error')).toEqual([]);
+  });
+
+  it('eight 200 KB nested drop-ins: the config still reads, the drop-ins are named', async () => {
+    const files: Record<string, string> = { '/etc/containerd/config.toml': `version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n${CRI}` };
+    for (let i = 0; i < 8; i++) files[`/etc/containerd/conf.d/${i}.toml`] = nested(100_000);
+    const out = await registries(node('dropins', files));
+    const f = out.findings.find((x) => x.code === 'check-failed')!;
+    expect(f.severity).toBe('warning');
+    expect(f.message).toMatch(/8 config files were not read/);
+  });
+
+  it('more than 64 drop-ins: tagdrift stops reading and says it is its own limit, not a containerd error', async () => {
+    const files: Record<string, string> = { '/etc/containerd/config.toml': `version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n${CRI}` };
+    for (let i = 0; i < 70; i++) files[`/etc/containerd/conf.d/${String(i).padStart(2, '0')}.toml`] = `# drop-in ${i}\n`;
+    const out = await registries(node('many', files));
+    expect(out.findings.filter((x) => x.code === 'config-error')).toEqual([]);
+    const f = out.findings.find((x) => x.code === 'check-failed')!;
+    expect(f.severity).toBe('warning');
+    expect(f.message).toMatch(/more than 64 config files imported.*tagdrift's own limit; containerd has none/);
+  });
+
+  it('config files past 2 MiB in all: the rest are not read, said at warning severity', async () => {
+    const files: Record<string, string> = { '/etc/containerd/config.toml': `version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n${CRI}` };
+    const wide = `x = [${Array.from({ length: 120_000 }, () => '1').join(',')}]\n`;
+    for (let i = 0; i < 12; i++) files[`/etc/containerd/conf.d/${i}.toml`] = `# ${i}\n${wide}`;
+    const out = await registries(node('budget', files));
+    const f = out.findings.find((x) => x.code === 'check-failed')!;
+    expect(f.severity).toBe('warning');
+    expect(f.message).toMatch(/add up to more than 2097152 bytes/);
+  });
+});
