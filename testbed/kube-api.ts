@@ -104,8 +104,14 @@ users:
     }
     if (req.method !== 'GET') return send(405, { kind: 'Status', code: 405 });
     if (url.pathname === '/version') return send(200, { major: '1', minor: '30', gitVersion: 'v1.30.0-testbed' });
-    const list = (items: FakePod[]) =>
-      send(200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1' }, items: items.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) });
+    // Paging as the API server does it: `limit` items, then an opaque `continue` token.
+    const list = (items: FakePod[]) => {
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      const from = Number(url.searchParams.get('continue') ?? 0) || 0;
+      const page = limit > 0 ? items.slice(from, from + limit) : items;
+      const next = limit > 0 && from + limit < items.length ? String(from + limit) : undefined;
+      send(200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1', ...(next ? { continue: next } : {}) }, items: page.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) });
+    };
     const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/proxy(\/.*)$/.exec(url.pathname);
     if (proxy) {
       const target = this.proxies.get(`${proxy[1]}/${decodeURIComponent(proxy[2]!)}`);

@@ -8,8 +8,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IMAGE_CONFIG } from '../../scripts/build-image.js';
+import type { Report } from '../../src/domain/report.js';
+import { FakeKubeApi } from '../../testbed/kube-api.js';
+import { FakeCri } from '../fakes/fake-cri.js';
 import { runCli } from '../helpers/cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tagdrift-heap-'));
@@ -73,4 +77,67 @@ describe("config files at tagdrift's limits, under the image's heap", () => {
     expect(f.severity).toBe('warning');
     expect(f.message).toMatch(/add up to more than 2097152 bytes/);
   });
+});
+
+describe("the node's pod list, under the image's heap", () => {
+  const scan = async (kubeconfig: string, cri: FakeCri) => {
+    const r = await runCli(['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', kubeconfig, '--node-name', 'n1', '--registry-checks', 'off', '--kube-timeout', '60s', '-o', 'json'], imageEnv, 120_000);
+    expect(r.stderr, r.stderr).not.toMatch(/heap limit|Allocation failed/);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Report;
+  };
+
+  it('60 MB of pods (3,000 of 20 KB) is read a page at a time', async () => {
+    const kube = new FakeKubeApi();
+    const cri = await new FakeCri().start();
+    await kube.start();
+    try {
+      const pad = 'x'.repeat(20_000);
+      for (let i = 0; i < 3_000; i++) {
+        kube.upsertPod({ metadata: { name: `p-${i}`, namespace: 'big', uid: `u-${i}`, labels: { pad } }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: `r.example/app:${i}`, imagePullPolicy: 'IfNotPresent' }] }, status: {} });
+      }
+      const kubeconfig = join(base, 'kubeconfig-big');
+      kube.writeKubeconfig(kubeconfig);
+      const report = await scan(kubeconfig, cri);
+      expect(report.sources.pods.ok).toBe(true);
+      expect(kube.requests.filter((r) => r.startsWith('GET /api/v1/pods')).length).toBe(30);
+    } finally {
+      await cri.stop();
+      await kube.stop();
+    }
+  }, 180_000);
+
+  it('an API server that ignores `limit` and answers 60 MB: a classified pod-intent failure, the scan goes on', async () => {
+    const cri = await new FakeCri().start();
+    const chunk = Buffer.from(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n","uid":"u","labels":{"pad":"${'y'.repeat(20_000)}"}},"spec":{"nodeName":"n1","containers":[]}},`);
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"apiVersion":"v1","kind":"PodList","metadata":{},"items":[');
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 3_000) {
+          sent++;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end('{}]}');
+      };
+      req.socket.on('close', () => (sent = 3_000));
+      more();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const api = new FakeKubeApi();
+      api.port = (server.address() as { port: number }).port;
+      const kubeconfig = join(base, 'kubeconfig-hostile');
+      api.writeKubeconfig(kubeconfig);
+      const report = await scan(kubeconfig, cri);
+      expect(report.sources.pods.ok).toBe(false);
+      expect(JSON.stringify(report.sources.pods.error)).toMatch(/larger than|too large|bytes/i);
+      expect(report.findings.map((f) => f.code)).toContain('pod-intent-unavailable');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await cri.stop();
+    }
+  }, 180_000);
 });

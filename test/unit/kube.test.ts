@@ -72,7 +72,7 @@ describe('the Kubernetes pod source', () => {
     const pods = await source.listNodePods('n1');
     expect(pods.map((p) => p.name)).toEqual(['a']);
     expect(pods[0]!.containers[0]!.containerId).toBe('1');
-    expect(api.requests.at(-1)).toBe('GET /api/v1/pods?fieldSelector=spec.nodeName%3Dn1');
+    expect(api.requests.at(-1)).toBe('GET /api/v1/pods?fieldSelector=spec.nodeName%3Dn1&limit=100');
   });
 
   it.each([
