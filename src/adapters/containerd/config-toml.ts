@@ -9,6 +9,7 @@ import type { ConfigProblem, ContainerdConfigView, CriRegistrySection, RuntimeVe
 import type { HostFiles } from './host-files.js';
 import { relativeGlobBase } from '../../domain/containerd-rules.js';
 import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
+import { withoutUserinfo } from '../../domain/redact.js';
 
 export const GRPC_CRI = 'io.containerd.grpc.v1.cri';
 export const IMAGES_CRI = 'io.containerd.cri.v1.images';
@@ -131,10 +132,7 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], 
   return loaded;
 }
 
-/** The endpoint without `user:password@` (CVE-2020-8564 class: credentials in URLs end up in logs). */
-export function withoutUserinfo(endpoint: string): string {
-  return endpoint.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?[^/?#@]*@/, '$1');
-}
+export { withoutUserinfo } from '../../domain/redact.js';
 
 function registrySection(plugin: unknown, location: string, loaded: readonly LoadedFile[] = []): CriRegistrySection | undefined {
   if (!isTable(plugin) || !isTable(plugin['registry'])) return undefined;

@@ -6,6 +6,7 @@
  * types) yields `ignoredBecause`: containerd logs it and silently falls back to the
  * default upstream.
  */
+import { quoteUrl } from '../../domain/redact.js';
 import { posix } from 'node:path';
 import type { ConfigProblem, HostEntry, HostSettings, RuntimeVersion } from '../../domain/registry-config.js';
 import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
@@ -96,7 +97,7 @@ export function splitHostUrl(raw: string, overridePath: boolean): { url: string;
   try {
     u = new URL(withScheme);
   } catch {
-    throw new Invalid(`host ${JSON.stringify(raw.slice(0, 100))} is not a valid URL`);
+    throw new Invalid(`host ${quoteUrl(raw)} is not a valid URL`);
   }
   let path = u.pathname === '/' || u.pathname === '' ? '' : posix.normalize(u.pathname).replace(/\/+$/, '');
   if (path === '') path = '/v2';
@@ -118,8 +119,8 @@ export function parseHostsToml(text: string, file: string, registry: string, ver
       throw new Invalid('no [host."..."] table: containerd 1.6 rejects the whole file ("invalid host tree", containerd#10027)');
     }
     for (const [rawUrl, value] of Object.entries(hostTable ?? {})) {
-      if (!isTable(value)) throw new Invalid(`host ${JSON.stringify(rawUrl.slice(0, 100))} must be a table`);
-      const s = complete(settings(value, `[host."${rawUrl.slice(0, 100)}"]`, version), caps);
+      if (!isTable(value)) throw new Invalid(`host ${quoteUrl(rawUrl)} must be a table`);
+      const s = complete(settings(value, `[host.${quoteUrl(rawUrl)}]`, version), caps);
       hosts.push({ ...s, ...splitHostUrl(rawUrl, s.overridePath), kind: 'host' });
     }
     const root = settings(doc, 'root', version);

@@ -28,6 +28,23 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
  * rotate): @kubernetes/client-node costs about 73 MiB of RSS, which the DaemonSet
  * does not need. A kubeconfig (any credential kind) goes through the library.
  */
+/**
+ * Why a kubeconfig could not be loaded, without its content: a YAML error's message quotes
+ * the lines around the mistake, which may hold a token or a key. Only the reason and the
+ * position are kept; other errors keep their first line, with any URL's userinfo removed.
+ */
+export function kubeconfigError(e: unknown): string {
+  const err = e as { name?: string; reason?: string; mark?: { line?: number; column?: number }; code?: string; message?: string };
+  if (err?.name === 'YAMLException' || err?.mark) {
+    const at = err.mark && typeof err.mark.line === 'number' ? ` at line ${err.mark.line + 1}, column ${(err.mark.column ?? 0) + 1}` : '';
+    return `invalid YAML: ${String(err.reason ?? 'syntax error').slice(0, 120)}${at}`;
+  }
+  if (err?.code === 'ENOENT') return 'no such file';
+  if (err?.code === 'EACCES') return 'permission denied';
+  const first = String(err?.message ?? e).split('\n')[0]!.slice(0, 200);
+  return first.replace(/[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\s]*@/g, (m) => m.replace(/\/\/.*@/, '//'));
+}
+
 export async function loadKubeApi(kubeconfig: string | undefined): Promise<KubeApi | SourceFailure<KubeErrorKind>> {
   if (!kubeconfig) {
     const host = process.env['KUBERNETES_SERVICE_HOST'];
@@ -39,7 +56,7 @@ export async function loadKubeApi(kubeconfig: string | undefined): Promise<KubeA
   try {
     kc.loadFromFile(kubeconfig);
   } catch (e) {
-    return new SourceFailure('not-configured', `kubeconfig ${kubeconfig}: ${(e as Error).message}`);
+    return new SourceFailure('not-configured', `kubeconfig ${kubeconfig}: ${kubeconfigError(e)}`);
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) return new SourceFailure('not-configured', 'kubeconfig has no current cluster');
