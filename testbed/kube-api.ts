@@ -20,6 +20,11 @@ export class FakeKubeApi {
   /** `namespace/pod:port` → the base URL the pod proxy forwards to (absent: the pod does not answer). */
   private readonly proxies = new Map<string, string>();
   readonly requests: string[] = [];
+  /** Bearer tokens the fake's TokenReview accepts: token → user and the audiences it was minted for. */
+  readonly tokens = new Map<string, { username: string; groups: string[]; audiences: string[] }>();
+  /** Who may `get pods/proxy` (SubjectAccessReview), as `user namespace/pod` strings; `*` for any pod. */
+  readonly proxyAllowed = new Set<string>();
+  private minted = 0;
   /** When set, every API request is answered with this HTTP status. */
   failWith: number | undefined;
   port = 0;
@@ -92,6 +97,31 @@ users:
     );
   }
 
+  /** Local address the pod proxy connects from (an API server is not on the agent's loopback). */
+  proxySource: string | undefined;
+
+  private handlePost(path: string, body: any, send: (status: number, body: unknown) => void): void {
+    if (path === '/apis/authentication.k8s.io/v1/tokenreviews') {
+      const t = this.tokens.get(body?.spec?.token);
+      const wanted: string[] | undefined = body?.spec?.audiences;
+      const ok = !!t && (!wanted || wanted.some((a) => t.audiences.includes(a))) && (!!wanted || t.audiences.includes('https://kubernetes.default.svc'));
+      return send(201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status: ok ? { authenticated: true, user: { username: t!.username, groups: t!.groups }, audiences: wanted ?? ['https://kubernetes.default.svc'] } : { authenticated: false } });
+    }
+    if (path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
+      const a = body?.spec?.resourceAttributes ?? {};
+      const user = body?.spec?.user;
+      const allowed = a.verb === 'get' && a.resource === 'pods' && a.subresource === 'proxy' && (this.proxyAllowed.has(`${user} ${a.namespace}/${a.name}`) || this.proxyAllowed.has(`${user} *`));
+      return send(201, { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', status: { allowed } });
+    }
+    const tr = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(path);
+    if (tr) {
+      const token = `minted-${tr[1]}-${tr[2]}-${++this.minted}`;
+      this.tokens.set(token, { username: `system:serviceaccount:${tr[1]}:${tr[2]}`, groups: ['system:serviceaccounts'], audiences: body?.spec?.audiences ?? ['https://kubernetes.default.svc'] });
+      return send(201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', status: { token, expirationTimestamp: new Date(Date.now() + 600_000).toISOString() } });
+    }
+    return send(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
@@ -101,6 +131,20 @@ users:
     };
     if (this.failWith) {
       return send(this.failWith, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: this.failWith, reason: 'Injected' });
+    }
+    if (req.method === 'POST') {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        let body: any;
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          return send(400, { kind: 'Status', code: 400 });
+        }
+        this.handlePost(url.pathname, body, send);
+      });
+      return;
     }
     if (req.method !== 'GET') return send(405, { kind: 'Status', code: 405 });
     if (url.pathname === '/version') return send(200, { major: '1', minor: '30', gitVersion: 'v1.30.0-testbed' });
@@ -118,8 +162,10 @@ users:
       // The API server answers 503 when it cannot reach the pod.
       if (!target) return send(503, { kind: 'Status', code: 503, message: 'error trying to reach service: dial tcp: connect: connection refused' });
       // Like the API server's proxy: request headers forwarded, the answer passed through as it is.
-      const accept = req.headers['accept-encoding'];
-      const up = request(`${target}${proxy[3]}${url.search}`, { headers: accept ? { 'accept-encoding': accept } : {} }, (r) => {
+      // The API server removes Authorization (it authenticated the caller) and forwards the rest.
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['authorization', 'host', 'connection'].includes(k)) headers[k] = v;
+      const up = request(`${target}${proxy[3]}${url.search}`, { headers, ...(this.proxySource ? { localAddress: this.proxySource } : {}) }, (r) => {
         const encoding = r.headers['content-encoding'];
         res.writeHead(r.statusCode ?? 502, { 'content-type': r.headers['content-type'] ?? 'application/json', ...(encoding ? { 'content-encoding': encoding } : {}) });
         r.pipe(res);

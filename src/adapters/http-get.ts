@@ -1,5 +1,5 @@
 /**
- * One GET with the limits every read of another process needs: a hard deadline that
+ * One GET (or a small JSON POST) with the limits every read of another process needs: a hard deadline that
  * tears the socket down, an idle timeout, gzip accepted and undone, and a cap on the
  * (decompressed) body. Callers say which errors to raise for "too large" and "timed out".
  */
@@ -12,11 +12,15 @@ export interface CappedGetErrors {
   timeout(kind: 'deadline' | 'idle', ms: number): Error;
 }
 
-export function getCapped(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number, errors: CappedGetErrors): Promise<{ status: number; body: Buffer }> {
+export function getCapped(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number, errors: CappedGetErrors, post?: Buffer): Promise<{ status: number; body: Buffer }> {
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const headers = { ...(opts.headers as Record<string, string> | undefined), 'accept-encoding': 'gzip' };
-    const req = mod.request(url, { ...opts, method: 'GET', headers, timeout: timeoutMs }, (res) => {
+    const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined), 'accept-encoding': 'gzip' };
+    if (post) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(post.length);
+    }
+    const req = mod.request(url, { ...opts, method: post ? 'POST' : 'GET', headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
@@ -32,6 +36,6 @@ export function getCapped(url: URL, opts: https.RequestOptions, timeoutMs: numbe
     req.on('close', () => clearTimeout(deadline));
     req.on('timeout', () => req.destroy(errors.timeout('idle', timeoutMs)));
     req.on('error', reject);
-    req.end();
+    req.end(post);
   });
 }

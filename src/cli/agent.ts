@@ -9,6 +9,8 @@ import { Metrics } from '../metrics/metrics.js';
 import { buildApp } from '../server/app.js';
 import { packageVersion } from '../version.js';
 import { createSources } from './sources.js';
+import { createApiAuthorizer } from '../server/api-auth.js';
+import { SourceFailure } from '../collect/ports.js';
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
@@ -25,7 +27,14 @@ export async function runAgent(options: Options): Promise<number> {
   const sources = await createSources(options, log, { onRuntimeCall: metrics.observeRuntimeCall, onRegistryRequest: metrics.observeRegistryRequest });
   const agent = new Agent(() => sources.deps(), { intervalMs: options.intervalMs, livenessTimeoutMs: options.livenessTimeoutMs, jitter: 0.1, collect: sources.collectOptions(), analyze: { mutableTagPatterns: options.mutableTags } }, log);
   agent.onScan((report, durationMs, ok) => metrics.updateFromScan(report, durationMs, ok, sources.registry?.stats()));
-  const app = await buildApp({ agent, metrics, version });
+  const auth = createApiAuthorizer({
+    mode: options.apiAuth,
+    api: sources.kubeApi instanceof SourceFailure || !options.podName ? undefined : sources.kubeApi,
+    namespace: options.podNamespace,
+    podName: options.podName ?? '',
+  });
+  if (options.apiAuth === 'kubernetes' && !options.podName) log.warn('POD_NAME is not set: /v1/* answers only on loopback (kubectl port-forward)');
+  const app = await buildApp({ agent, metrics, version, auth });
   await app.listen({ host: listen.host, port: listen.port });
   log.warn('agent started', { version, listen: `${listen.host}:${listen.port}`, node: options.nodeName, intervalMs: options.intervalMs });
   agent.start();

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadKubeApi } from '../adapters/kube/api.js';
 import { globToRegExp, isMutableTag } from '../checks/mutable-tag.js';
-import { discoverAgents, endpointTargets, fetchAll, type AgentTarget } from '../cluster/collect.js';
+import { discoverAgents, endpointTargets, fetchAll, readerToken, type AgentTarget } from '../cluster/collect.js';
 import { mergeReports } from '../cluster/merge.js';
 import { SourceFailure } from '../collect/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
@@ -39,7 +39,9 @@ export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStr
       return CLUSTER_EXIT.usage;
     }
     try {
-      const found = await discoverAgents(api, { namespace: options.namespace, selector: options.selector, port: options.agentPort, timeoutMs: options.nodeTimeoutMs * 2 });
+      const reader = await readerToken(api, options.namespace, options.nodeTimeoutMs);
+      const found = await discoverAgents(api, { namespace: options.namespace, selector: options.selector, port: options.agentPort, timeoutMs: options.nodeTimeoutMs * 2, ...(reader.token ? { token: reader.token } : {}) });
+      if (reader.note) found.notes.push(reader.note);
       targets = found.targets;
       missing = found.missing;
       for (const n of found.notes) io.stderr.write(`tagdrift cluster: ${n}\n`);

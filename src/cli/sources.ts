@@ -1,6 +1,7 @@
 /** Wiring shared by `scan` and `agent`: the runtime client, the pod source, the node's files and the registry client. */
 import { createCriClient } from '../adapters/cri/client.js';
-import { createKubePodSource } from '../adapters/kube/pods.js';
+import { kubePodSource } from '../adapters/kube/pods.js';
+import { loadKubeApi, type KubeApi } from '../adapters/kube/api.js';
 import { createHostFiles, type HostFiles } from '../adapters/containerd/host-files.js';
 import { RegistryClient } from '../adapters/registry/client.js';
 import { createRegistryLookup } from '../adapters/registry/lookup.js';
@@ -15,6 +16,8 @@ export interface Sources {
   readonly pods: PodSource | SourceFailure;
   readonly hostFiles: HostFiles;
   readonly registry: RegistryClient | undefined;
+  /** The Kubernetes API access the pod source uses (also for the agent's API authentication). */
+  readonly kubeApi: KubeApi | SourceFailure;
   /** Fresh collector dependencies (a new registry lookup re-reads certificates and headers). */
   deps(): CollectDeps;
   collectOptions(): CollectOptions;
@@ -55,13 +58,15 @@ export async function createSources(options: Options, log: Logger, hooks: Source
         })
       : undefined;
   const hostFiles = createHostFiles(options.hostRoot);
-  const pods = await createKubePodSource({ kubeconfig: options.kubeconfig, timeoutMs: options.kubeTimeoutMs });
+  const kubeApi = await loadKubeApi(options.kubeconfig);
+  const pods = kubeApi instanceof SourceFailure ? kubeApi : kubePodSource(kubeApi, { timeoutMs: options.kubeTimeoutMs });
   if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
   return {
     runtime,
     pods,
     hostFiles,
     registry,
+    kubeApi,
     deps: () => ({
       runtime, pods, now: () => new Date(), hostFiles,
       ...(registry ? { registry: createRegistryLookup(registry, hostFiles), registryMaxTags: options.registryMaxTags } : {}),

@@ -24,10 +24,32 @@ interface KPodLite {
   status?: { phase?: string; conditions?: { type?: string; status?: string }[] };
 }
 
+/** The ServiceAccount whose short-lived tokens the cluster command shows to agents. */
+export const READER_SERVICE_ACCOUNT = 'tagdrift-reader';
+
+/**
+ * A 10-minute token for `tagdrift-reader`, audience `tagdrift` (TokenRequest): the agents
+ * check it (TokenReview, then SubjectAccessReview for get pods/proxy). The caller's own
+ * credentials never reach an agent. Undefined, with the reason, when it cannot be had.
+ */
+export async function readerToken(api: KubeApi, namespace: string, timeoutMs: number): Promise<{ token?: string; note?: string }> {
+  try {
+    const res = (await api.postJson(`/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${READER_SERVICE_ACCOUNT}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: ['tagdrift'], expirationSeconds: 600 },
+    }, { timeoutMs, maxBytes: 64 * 1024, what: `create serviceaccounts/token for ${namespace}/${READER_SERVICE_ACCOUNT}` })) as { status?: { token?: unknown } };
+    const token = res.status?.token;
+    return typeof token === 'string' && token ? { token } : { note: 'the token request answered without a token' };
+  } catch (e) {
+    return { note: `no reader token (${(e as Error).message}): agents answer only requests they can authenticate` };
+  }
+}
+
 /** Agent pods by label selector, and the nodes that have none (when nodes may be listed). */
 export async function discoverAgents(
   api: KubeApi,
-  opts: { namespace: string; selector: string; port: number; timeoutMs: number },
+  opts: { namespace: string; selector: string; port: number; timeoutMs: number; token?: string },
 ): Promise<{ targets: AgentTarget[]; missing: NodeResult[]; notes: string[] }> {
   const body = (await api.getJson(`/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/pods`, { labelSelector: opts.selector }, { timeoutMs: opts.timeoutMs, maxBytes: MAX_REPORT_BYTES, what: `list pods in namespace ${opts.namespace}` })) as { items?: KPodLite[] };
   const pods = (body.items ?? []).filter((p) => p.metadata?.name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
@@ -37,7 +59,7 @@ export async function discoverAgents(
     return {
       node: p.spec?.nodeName ?? `(unscheduled ${name})`,
       source: `pod ${opts.namespace}/${name} (API proxy)`,
-      fetch: (timeoutMs: number) => api.get(path, { timeoutMs, maxBytes: MAX_REPORT_BYTES }),
+      fetch: (timeoutMs: number) => api.get(path, { timeoutMs, maxBytes: MAX_REPORT_BYTES, ...(opts.token ? { headers: { 'x-tagdrift-authorization': `Bearer ${opts.token}` } } : {}) }),
     };
   });
   const notes: string[] = [];
@@ -101,7 +123,9 @@ export async function fetchReport(t: AgentTarget, timeoutMs: number): Promise<No
   }
   if (res.status !== 200) {
     const unreachable = res.status === 502 || res.status === 503 || res.status === 504;
-    return done({ node, status: unreachable ? 'unreachable' : 'error', error: `HTTP ${res.status}${unreachable ? ' from the proxy: the agent does not answer' : ''}` });
+    const denied = res.status === 401 || res.status === 403;
+    const why = denied && typeof (doc as { error?: unknown } | undefined)?.error === 'string' ? `: the agent refused the request (${String((doc as { error: string }).error).slice(0, 200)})` : '';
+    return done({ node, status: unreachable ? 'unreachable' : 'error', error: `HTTP ${res.status}${unreachable ? ' from the proxy: the agent does not answer' : why}` });
   }
   const report = doc as Report | undefined;
   if (!report || report.schemaVersion !== 1 || typeof report.node !== 'string' || !Array.isArray(report.findings) || !Array.isArray(report.containers)) {

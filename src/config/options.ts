@@ -46,6 +46,9 @@ export interface Options {
   readonly listen: string;
   readonly intervalMs: number;
   readonly livenessTimeoutMs: number;
+  readonly apiAuth: 'kubernetes' | 'none';
+  readonly podName: string | undefined;
+  readonly podNamespace: string;
   readonly namespace: string;
   readonly selector: string;
   readonly agentPort: number;
@@ -130,6 +133,18 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',
     default: '5m', help: 'time between scans (each delay varies by ±10 % so agents do not scan in step)', commands: ['agent'],
+  },
+  {
+    key: 'apiAuth', flag: '--api-auth', env: 'TAGDRIFT_API_AUTH', kind: { choices: ['kubernetes', 'none'] },
+    default: 'kubernetes', help: 'who may read /v1/*: kubernetes = loopback (kubectl port-forward) or a bearer token the Kubernetes API accepts for get pods/proxy on this pod; none = anyone who can connect', commands: ['agent'],
+  },
+  {
+    key: 'podName', flag: '--pod-name', env: 'POD_NAME', kind: 'string', default: undefined,
+    help: "this agent's pod (the downward API's metadata.name), for --api-auth kubernetes", commands: ['agent'],
+  },
+  {
+    key: 'podNamespace', flag: '--pod-namespace', env: 'POD_NAMESPACE', kind: 'string', default: 'tagdrift',
+    help: "this agent's namespace (the downward API's metadata.namespace), for --api-auth kubernetes", commands: ['agent'],
   },
   {
     key: 'livenessTimeoutMs', flag: '--liveness-timeout', env: 'TAGDRIFT_LIVENESS_TIMEOUT', kind: 'duration',

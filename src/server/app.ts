@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { ALL_FINDING_CODES, FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
 import type { Report } from '../domain/report.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ApiAuthorizer } from './api-auth.js';
 
 export interface AgentView {
   readonly report: Report | undefined;
@@ -57,11 +58,21 @@ export interface AppOptions {
   readonly agent: AgentView;
   readonly metrics: Metrics;
   readonly version: string;
+  /** Who may read `/v1/*` (api-auth.ts); absent = anyone (tests, benchmarks). */
+  readonly auth?: ApiAuthorizer;
 }
+
+/** Connections the API server keeps at once, and how long one request may take to arrive. */
+export const MAX_CONNECTIONS = 256;
+export const REQUEST_TIMEOUT_MS = 10_000;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
+    // A slow or silent client is cut off; headers must arrive within 5 s.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 5_000,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     schemaErrorFormatter: (errors, dataVar) => {
       const parts = errors.map((e) => {
@@ -73,6 +84,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return new Error(parts.join('; '));
     },
   });
+  app.server.maxConnections = MAX_CONNECTIONS;
+  app.server.headersTimeout = 5_000;
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
+  const auth = opts.auth;
+  if (auth) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/v1/')) return;
+      const d = await auth.authorize(req.socket.remoteAddress, req.headers);
+      if (!d.ok) {
+        if (d.status === 401) reply.header('www-authenticate', 'Bearer realm="tagdrift"');
+        return reply.code(d.status).send({ error: d.reason });
+      }
+    });
+  }
   const routes: { method: string; url: string; schema: FastifySchema | undefined }[] = [];
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];

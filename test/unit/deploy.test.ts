@@ -22,10 +22,42 @@ const agent = pod.containers[0];
 
 describe('deploy/ (kustomize base)', () => {
   it('has every object the install needs', () => {
-    for (const kind of ['Namespace', 'ServiceAccount', 'ClusterRoleBinding', 'DaemonSet', 'Service', 'ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'PriorityClass', 'Role']) {
+    for (const kind of ['Namespace', 'DaemonSet', 'Service', 'ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'PriorityClass']) {
       expect(find(kind), kind).toHaveLength(1);
     }
-    expect(find('ClusterRole')).toHaveLength(2);
+    expect(find('ServiceAccount').map((o) => o.metadata.name).sort()).toEqual(['tagdrift', 'tagdrift-reader']);
+    expect(find('ClusterRole').map((o) => o.metadata.name).sort()).toEqual(['tagdrift-node-lister', 'tagdrift-read-pods']);
+    expect(find('ClusterRoleBinding').map((o) => o.metadata.name).sort()).toEqual(['tagdrift-auth-delegator', 'tagdrift-read-pods']);
+    expect(find('Role').map((o) => o.metadata.name).sort()).toEqual(['tagdrift-agent-reader', 'tagdrift-cluster-reader']);
+  });
+
+  it("the cluster command's role: list pods, get pods/proxy, a token of tagdrift-reader only; list nodes; no binding to people shipped", () => {
+    const role = find('Role').find((r) => r.metadata.name === 'tagdrift-cluster-reader')!;
+    expect(role['rules']).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['serviceaccounts/token'], resourceNames: ['tagdrift-reader'], verbs: ['create'] },
+    ]);
+    expect(role.metadata.namespace).toBe('tagdrift');
+    expect(find('ClusterRole').find((r) => r.metadata.name === 'tagdrift-node-lister')!['rules']).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]);
+    // The only RoleBinding is tagdrift-reader's own read access to the agents.
+    expect(find('RoleBinding').map((b) => [b.metadata.name, b['subjects']])).toEqual([['tagdrift-agent-reader', [{ kind: 'ServiceAccount', name: 'tagdrift-reader', namespace: 'tagdrift' }]]]);
+  });
+
+  it('RBAC: the agent may get/list pods and check tokens (auth-delegator), nothing else (no secrets, no writes)', () => {
+    const role = find('ClusterRole').find((r) => r.metadata.name === 'tagdrift-read-pods')!;
+    expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
+    const agentSubject = [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'tagdrift' }];
+    const bindings = find('ClusterRoleBinding').filter((b) => JSON.stringify(b['subjects']) === JSON.stringify(agentSubject));
+    expect(bindings.map((b) => b['roleRef'].name).sort()).toEqual(['system:auth-delegator', 'tagdrift-read-pods']);
+    const reader = find('Role').find((r) => r.metadata.name === 'tagdrift-agent-reader')!;
+    expect(reader['rules']).toEqual([{ apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] }]);
+    expect(find('ServiceAccount').find((s) => s.metadata.name === 'tagdrift-reader')!['automountServiceAccountToken']).toBe(false);
+  });
+
+  it('the agent knows its own pod for the SubjectAccessReview (downward API)', () => {
+    expect(agent.env.find((e: any) => e.name === 'POD_NAME').valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(agent.env.find((e: any) => e.name === 'POD_NAMESPACE').valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
   });
 
   it("the namespace's Pod Security labels admit the agent pod, without warnings or audit entries", () => {
@@ -42,24 +74,6 @@ describe('deploy/ (kustomize base)', () => {
     const v = violations(pod);
     expect(v.baseline).toEqual(['hostPath volumes (containerd-run)', 'hostPath volumes (containerd-config)']);
     expect(strictestLevel({ ...pod, volumes: pod.volumes.filter((x: any) => !x.hostPath) })).toBe('baseline');
-  });
-
-  it("the cluster command's roles: list pods and get pods/proxy in the namespace, list nodes; no bindings shipped", () => {
-    expect(find('Role')[0]!['rules']).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-      { apiGroups: [''], resources: ['pods/proxy'], verbs: ['get'] },
-    ]);
-    expect(find('Role')[0]!.metadata.namespace).toBe('tagdrift');
-    expect(find('ClusterRole').find((r) => r.metadata.name === 'tagdrift-node-lister')!['rules']).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }]);
-    expect(find('RoleBinding')).toEqual([]);
-  });
-
-  it('RBAC: the agent may get/list pods and nothing else (no secrets, no writes)', () => {
-    const role = find('ClusterRole').find((r) => r.metadata.name === 'tagdrift-read-pods')!;
-    expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
-    const binding = find('ClusterRoleBinding')[0]!;
-    expect(binding['subjects']).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'tagdrift' }]);
-    expect(binding['roleRef'].name).toBe(role.metadata.name);
   });
 
   it('the DaemonSet is hardened: no host namespaces, no privilege, read-only root, drop ALL, RuntimeDefault seccomp', () => {

@@ -16,7 +16,9 @@ export interface KubeApi {
   /** GET `path` (with query) and parse JSON; rejects with a classified SourceFailure naming `what`. */
   getJson(path: string, query: Record<string, string>, opts: { timeoutMs: number; maxBytes: number; what: string }): Promise<unknown>;
   /** The raw answer (status and body) of a GET, for proxied requests whose status carries meaning. */
-  get(path: string, opts: { timeoutMs: number; maxBytes: number }): Promise<{ status: number; body: Buffer }>;
+  get(path: string, opts: { timeoutMs: number; maxBytes: number; headers?: Record<string, string> }): Promise<{ status: number; body: Buffer }>;
+  /** POST of a JSON object (TokenReview, SubjectAccessReview, TokenRequest): the parsed answer of a 2xx. */
+  postJson(path: string, body: object, opts: { timeoutMs: number; maxBytes: number; what: string }): Promise<unknown>;
   readonly server: string;
 }
 
@@ -82,16 +84,16 @@ export function inClusterApi(opts: { host: string; port: string; dir: string; sc
 }
 
 function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<void>): KubeApi {
-  const request = async (path: string, query: Record<string, string>, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> => {
+  const request = async (path: string, query: Record<string, string>, timeoutMs: number, maxBytes: number, headers: Record<string, string> = {}, post?: Buffer): Promise<{ status: number; body: Buffer }> => {
     const url = new URL(base + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const requestOptions: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+    const requestOptions: https.RequestOptions = { method: post ? 'POST' : 'GET', headers: { ...headers, accept: 'application/json' } };
     try {
       await authorize(requestOptions);
     } catch (e) {
       throw new SourceFailure<KubeErrorKind>('unauthorized', `could not obtain credentials: ${(e as Error).message.slice(0, 200)}`);
     }
-    return rawGet(url, requestOptions, timeoutMs, maxBytes);
+    return rawGet(url, requestOptions, timeoutMs, maxBytes, post);
   };
   return {
     server: base,
@@ -104,7 +106,16 @@ function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<v
         throw new SourceFailure<KubeErrorKind>('error', 'API server answered with invalid JSON');
       }
     },
-    get: (path, opts) => request(path, {}, opts.timeoutMs, opts.maxBytes),
+    get: (path, opts) => request(path, {}, opts.timeoutMs, opts.maxBytes, opts.headers),
+    async postJson(path, body, opts) {
+      const res = await request(path, {}, opts.timeoutMs, opts.maxBytes, {}, Buffer.from(JSON.stringify(body)));
+      if (res.status < 200 || res.status > 299) throw classifyKubeError({ code: res.status }, opts.what);
+      try {
+        return JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw new SourceFailure<KubeErrorKind>('error', 'API server answered with invalid JSON');
+      }
+    },
   };
 }
 
@@ -116,9 +127,9 @@ const KUBE_GET_ERRORS: CappedGetErrors = {
 };
 
 // gzip is accepted: the API server compresses large lists, and its pod proxy passes agents' gzip through.
-async function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number): Promise<{ status: number; body: Buffer }> {
+async function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number, post?: Buffer): Promise<{ status: number; body: Buffer }> {
   try {
-    return await getCapped(url, opts, timeoutMs, maxBytes, KUBE_GET_ERRORS);
+    return await getCapped(url, opts, timeoutMs, maxBytes, KUBE_GET_ERRORS, post);
   } catch (e) {
     throw classifyKubeError(e);
   }

@@ -6,7 +6,7 @@
  */
 import type { KubeErrorKind, PodRecord } from '../../domain/snapshot.js';
 import { SourceFailure, type PodSource } from '../../collect/ports.js';
-import { loadKubeApi } from './api.js';
+import { loadKubeApi, type KubeApi } from './api.js';
 import { mapPod, type KPod } from './map.js';
 
 export { classifyKubeError } from './api.js';
@@ -31,6 +31,11 @@ export const MAX_POD_PAGES = 100;
 export async function createKubePodSource(options: KubePodSourceOptions): Promise<PodSource | SourceFailure<KubeErrorKind>> {
   const api = await loadKubeApi(options.kubeconfig);
   if (api instanceof SourceFailure) return api;
+  return kubePodSource(api, options);
+}
+
+/** The pod source over an already loaded API access. */
+export function kubePodSource(api: KubeApi, options: { readonly timeoutMs: number }): PodSource {
   return {
     async listNodePods(nodeName: string): Promise<PodRecord[]> {
       if (!nodeName) throw new SourceFailure<KubeErrorKind>('not-configured', 'node name unknown: pass --node-name or set NODE_NAME');
