@@ -95,7 +95,7 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
   if (overCap.length > 0) {
     out.push({
       code: 'check-failed',
-      severity: 'info',
+      severity: 'warning',
       message: `${overCap.length} hosts.toml director${overCap.length === 1 ? 'y was' : 'ies were'} not read: tagdrift reads at most ${snap.hostsFiles.length} per scan (its own cap; containerd has none). Registries configured there are planned as if they had no hosts.toml.`,
       image: undefined,
       containers: [],

@@ -86,6 +86,12 @@ describe('the detailed API', () => {
     }
   });
 
+  it('the server bounds slow clients and connections', () => {
+    expect(app.server.requestTimeout).toBe(10_000);
+    expect(app.server.headersTimeout).toBe(5_000);
+    expect(app.server.maxConnections).toBe(256);
+  });
+
   it('/metrics, /healthz and /readyz stay open to any source; every answer says nosniff', async () => {
     for (const url of ['/metrics', '/healthz', '/readyz']) {
       const r = await get(url, REMOTE);

@@ -79,6 +79,17 @@ describe("config files at tagdrift's limits, under the image's heap", () => {
   });
 });
 
+describe("hosts.toml directories past tagdrift's limit", () => {
+  it('520 registry directories: 512 read, the rest named in a warning', async () => {
+    const files: Record<string, string> = { '/etc/containerd/config.toml': `version = 2\n${CRI}` };
+    for (let i = 0; i < 520; i++) files[`/etc/containerd/certs.d/r${String(i).padStart(3, '0')}.example/hosts.toml`] = `server = "https://r${i}.example"\n[host."https://mirror.example"]\n  capabilities = ["pull", "resolve"]\n`;
+    const out = await registries(node('many-hosts', files));
+    const f = out.findings.find((x) => x.code === 'check-failed')!;
+    expect(f.severity).toBe('warning');
+    expect(f.message).toMatch(/^8 hosts.toml directories were not read: tagdrift reads at most 512 per scan \(its own cap; containerd has none\)/);
+  });
+});
+
 describe("the node's pod list, under the image's heap", () => {
   const scan = async (kubeconfig: string, cri: FakeCri) => {
     const r = await runCli(['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', kubeconfig, '--node-name', 'n1', '--registry-checks', 'off', '--kube-timeout', '60s', '-o', 'json'], imageEnv, 120_000);
