@@ -2,7 +2,7 @@
  * A CRI server for benchmarks, in its own process: the synthetic node's responses are
  * encoded once (protobufjs, the project's CRI types) and sent as bytes, so the time
  * measured on the client side is the scanner's, not a JavaScript fake's encoding.
- * Sends its endpoint to the parent over IPC.
+ * Sends its endpoint to the parent over IPC. Args: images, containers, [socket path].
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,7 +51,7 @@ const impl: grpc.UntypedServiceImplementation = {};
 for (const path of Object.keys(responses)) impl[path] = ((_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, responses[path]!)) as grpc.handleUnaryCall<Buffer, Buffer>;
 const server = new grpc.Server({ 'grpc.max_send_message_length': 256 * 1024 * 1024 });
 server.addService(service as grpc.ServiceDefinition, impl);
-const socket = join(mkdtempSync(join(tmpdir(), 'tagdrift-bench-cri-')), 'cri.sock');
+const socket = process.argv[4] ?? join(mkdtempSync(join(tmpdir(), 'tagdrift-bench-cri-')), 'cri.sock');
 await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${socket}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
 process.send?.(`unix://${socket}`);
 process.on('SIGTERM', () => server.forceShutdown());

@@ -25,12 +25,6 @@ export interface KubeApi {
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
- * Loads the configuration; `kubeconfig` undefined means in-cluster. In a cluster the
- * service account is read directly (token re-read for every request, as bound tokens
- * rotate): @kubernetes/client-node costs about 73 MiB of RSS, which the DaemonSet
- * does not need. A kubeconfig (any credential kind) goes through the library.
- */
-/**
  * Why a kubeconfig could not be loaded, without its content: a YAML error's message quotes
  * the lines around the mistake, which may hold a token or a key. Only the reason and the
  * position are kept; other errors keep their first line, with any URL's userinfo removed.
@@ -47,6 +41,12 @@ export function kubeconfigError(e: unknown): string {
   return first.replace(/[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\s]*@/g, (m) => m.replace(/\/\/.*@/, '//'));
 }
 
+/**
+ * Loads the configuration; `kubeconfig` undefined means in-cluster. In a cluster the
+ * service account is read directly (token re-read for every request, as bound tokens
+ * rotate): @kubernetes/client-node costs about 73 MiB of RSS, which the DaemonSet
+ * does not need. A kubeconfig (any credential kind) goes through the library.
+ */
 export async function loadKubeApi(kubeconfig: string | undefined): Promise<KubeApi | SourceFailure<KubeErrorKind>> {
   if (!kubeconfig) {
     const host = process.env['KUBERNETES_SERVICE_HOST'];

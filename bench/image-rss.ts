@@ -1,0 +1,142 @@
+/**
+ * The agent's memory as the image runs it: the project's image (scripts/build-image.ts),
+ * run on a test-bed containerd through CRI under the DaemonSet that `kubectl kustomize`
+ * renders from deploy/ (testbed/manifest-pod.ts: the image's NODE_OPTIONS, read-only
+ * root, in-cluster Kubernetes access over the bed's TLS API), with its socket directory
+ * mapped to a synthetic CRI server (N images, M containers), its /etc/containerd to a
+ * config that routes the synthetic registries to a fake registry on loopback that answers
+ * every tag (registry checks on), and the pods of the node in the fake API (pod intent on).
+ * The only change to the rendered DaemonSet: TAGDRIFT_INTERVAL=1s, so it scans every
+ * second while /v1/report, /v1/findings and /metrics are read every second.
+ * RSS is read from /proc/<agent pid>/status; the fixed cost is the 0-image run.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildImage } from '../scripts/build-image.js';
+import { TestBed } from '../testbed/bed.js';
+import type { FakePod } from '../testbed/kube-api.js';
+import { translatePod } from '../testbed/manifest-pod.js';
+import { run, waitFor } from '../testbed/proc.js';
+import { overlay } from '../test/helpers/kustomize.js';
+import { digest, syntheticNode } from './fixtures.js';
+
+const REGISTRY_HOSTS = ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'registry-mirror.internal.example.com:5000'];
+
+/** A registry that knows every synthetic tag: HEAD/GET of `…/service-<i>/manifests/<tag>` → digest m-<i>. */
+async function fakeRegistry(): Promise<{ server: Server; url: string; requests: () => number }> {
+  let n = 0;
+  const server = createServer((req, res) => {
+    n++;
+    const m = /\/v2\/.*service-(\d+)\/manifests\/([^/]+)$/.exec(req.url ?? '');
+    if (!m) {
+      res.writeHead(req.url === '/v2/' ? 200 : 404).end();
+      return;
+    }
+    const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(`id-${m[1]}`), size: 2 }, layers: [] });
+    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': digest(`m-${m[1]}`), 'content-length': String(Buffer.byteLength(body)) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, requests: () => n };
+}
+
+function agentPid(): number | undefined {
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').startsWith('node /app/dist/src/cli/main.js agent')) return Number(e);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RSS_SECONDS'] ?? 120)): Promise<Record<string, number | string>> {
+  const image = buildImage();
+  const bed = await TestBed.start({ nodeName: 'bench-node', nodeLayout: true });
+  const registry = await fakeRegistry();
+  const out: Record<string, number | string> = { 'image size (MiB, compressed)': (image.compressedBytes / 2 ** 20).toFixed(1), 'seconds per size': seconds };
+  try {
+    const ref = `${bed.upstream.host}/tagdrift:${image.tag}`;
+    await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${image.layout}:${image.tag}`, `docker://${ref}`]);
+    await bed.kubelet.pull(ref);
+    const rendered = overlay(`resources: [../../deploy]\nimages:\n  - name: ghcr.io/tagdrift/tagdrift\n    newName: ${bed.upstream.host}/tagdrift\n    newTag: "${image.tag}"\n`);
+    const ds = rendered.find((o) => o.kind === 'DaemonSet')!;
+    ds['spec'].template.spec.containers[0].env.push({ name: 'TAGDRIFT_INTERVAL', value: '1s' });
+
+    for (const [images, containers] of [[0, 0], [300, 80], [5_000, 500]] as const) {
+      const dir = join(bed.dir, `rss-${images}`);
+      const runDir = join(dir, 'run-containerd');
+      const etcDir = join(dir, 'etc-containerd');
+      mkdirSync(runDir, { recursive: true });
+      mkdirSync(etcDir, { recursive: true });
+      writeFileSync(join(etcDir, 'config.toml'), 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n');
+      for (const host of REGISTRY_HOSTS) {
+        mkdirSync(join(etcDir, 'certs.d', host), { recursive: true });
+        writeFileSync(join(etcDir, 'certs.d', host, 'hosts.toml'), `server = "${registry.url}"\n\n[host."${registry.url}"]\n  capabilities = ["pull", "resolve"]\n`);
+      }
+      // The node's pods in the API (pod intent on).
+      const node = syntheticNode(images, containers);
+      const pods = new Map<string, FakePod>();
+      for (const [i, p] of node.pods.entries()) {
+        const c = node.containers[i]!;
+        const pod = pods.get(`${p.namespace}/${p.name}`) ?? { metadata: { name: p.name, namespace: p.namespace, uid: p.uid, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${p.owner!.name}-5d8f7`, uid: 'u', controller: true }] }, spec: { nodeName: 'bench-node', containers: [] }, status: { phase: 'Running', containerStatuses: [] } };
+        pod.spec.containers.push({ name: c.name, image: p.containers[0]!.image, imagePullPolicy: 'IfNotPresent' });
+        (pod.status['containerStatuses'] as object[]).push({ name: c.name, containerID: `containerd://${c.id}` });
+        pods.set(`${p.namespace}/${p.name}`, pod);
+      }
+      for (const p of pods.values()) bed.kube.upsertPod(p);
+      const cri: ChildProcess = fork(fileURLToPath(new URL('./fake-cri-server.ts', import.meta.url)), [String(images), String(containers), join(runDir, 'containerd.sock')], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      await new Promise((r) => cri.once('message', r));
+      const uid = randomUUID();
+      const pod = translatePod(ds['spec'].template, ds.metadata.namespace!, {
+        nodeName: 'bench-node', podName: `tagdrift-${uid.slice(0, 5)}`, uid,
+        hostPath: (p) => ({ '/run/containerd': runDir, '/etc/containerd': etcDir } as Record<string, string>)[p] ?? (() => { throw new Error(p); })(),
+        podDir: join(dir, 'pod'), logDirectory: join(dir, 'logs'),
+        serviceAccount: { token: 'bench-token', caCert: bed.kube.caCert! },
+        kubernetesService: { host: '127.0.0.1', port: bed.kube.port },
+      });
+      const { sandboxId } = await bed.kubelet.runTranslated(pod);
+      const url = `http://127.0.0.1:${pod.containers[0]!.ports['http']}`;
+      try {
+        await waitFor('agent ready', async () => (await fetch(`${url}/readyz`)).status === 200, 120_000);
+        const pid = agentPid()!;
+        const samples: number[] = [];
+        const started = Date.now();
+        let reads = 0;
+        while (Date.now() - started < seconds * 1000) {
+          for (const path of ['/v1/report', '/v1/findings', '/metrics']) {
+            await (await fetch(`${url}${path}`)).arrayBuffer();
+            reads++;
+          }
+          samples.push(rssMiB(pid));
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+        const report = (await (await fetch(`${url}/v1/report`)).json()) as { images: unknown[]; containers: unknown[]; sources: Record<string, { ok: boolean }>; registryTruth?: unknown[] };
+        const half = samples.slice(Math.floor(samples.length / 2));
+        const label = `${images} images / ${containers} containers`;
+        out[`${label}: steady RSS, median of 2nd half (MiB)`] = median(half).toFixed(1);
+        out[`${label}: max RSS (MiB)`] = Math.max(...samples).toFixed(1);
+        out[`${label}: RSS 1st → last sample (MiB)`] = `${samples[0]!.toFixed(1)} → ${samples.at(-1)!.toFixed(1)}`;
+        out[`${label}: report`] = `${report.images.length} images, ${report.containers.length} containers, pods ${report.sources['pods']?.ok ? 'ok' : 'failed'}, ${report.registryTruth?.length ?? 0} registry answers, ${reads} API reads`;
+      } finally {
+        await bed.kubelet.deleteSandbox(sandboxId).catch(() => undefined);
+        for (const p of pods.values()) bed.kube.deletePod(p.metadata.namespace, p.metadata.name);
+        cri.kill();
+      }
+    }
+    out['registry requests (all sizes)'] = registry.requests();
+  } finally {
+    registry.server.close();
+    await bed.stop();
+  }
+  return out;
+}
