@@ -16,7 +16,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildImage } from '../scripts/build-image.js';
+import { buildImage, IMAGE_CONFIG } from '../scripts/build-image.js';
 import { TestBed } from '../testbed/bed.js';
 import type { FakePod } from '../testbed/kube-api.js';
 import { translatePod } from '../testbed/manifest-pod.js';
@@ -48,7 +48,7 @@ function agentPid(): number | undefined {
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').startsWith('node /app/dist/src/cli/main.js agent')) return Number(e);
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').startsWith(`${IMAGE_CONFIG.entrypoint.join(' ')} agent`)) return Number(e);
     } catch {
       // gone
     }
@@ -120,12 +120,14 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
           samples.push(rssMiB(pid));
           await new Promise((r) => setTimeout(r, 1_000));
         }
+        const smaps = Object.fromEntries(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n').map((l) => /^(\w+):\s+(\d+) kB/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, Number(m[2]) / 1024]));
         const report = (await (await fetch(`${url}/v1/report`)).json()) as { images: unknown[]; containers: unknown[]; sources: Record<string, { ok: boolean }>; registryTruth?: unknown[] };
         const half = samples.slice(Math.floor(samples.length / 2));
         const label = `${images} images / ${containers} containers`;
         out[`${label}: steady RSS, median of 2nd half (MiB)`] = median(half).toFixed(1);
         out[`${label}: max RSS (MiB)`] = Math.max(...samples).toFixed(1);
         out[`${label}: RSS 1st → last sample (MiB)`] = `${samples[0]!.toFixed(1)} → ${samples.at(-1)!.toFixed(1)}`;
+        out[`${label}: at the end, anonymous / file-backed shared (node binary) (MiB)`] = `${smaps['Anonymous']!.toFixed(1)} / ${smaps['Shared_Clean']!.toFixed(1)}`;
         out[`${label}: report`] = `${report.images.length} images, ${report.containers.length} containers, pods ${report.sources['pods']?.ok ? 'ok' : 'failed'}, ${report.registryTruth?.length ?? 0} registry answers, ${reads} API reads`;
       } finally {
         await bed.kubelet.deleteSandbox(sandboxId).catch(() => undefined);

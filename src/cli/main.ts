@@ -1,11 +1,8 @@
 #!/usr/bin/env node
 /** Entry point: parses the command line and hands over to a command. No logic lives here. */
 import { helpText, loadOptions, OptionsError } from '../config/options.js';
-import { EXIT, runScan } from './scan.js';
+import { EXIT } from './exit.js';
 import { packageVersion } from '../version.js';
-import { runRegistries } from './registries.js';
-import { runAgent } from './agent.js';
-import { runCluster } from './cluster.js';
 
 const USAGE = `tagdrift: finds containers whose image is no longer what their tag points to
 
@@ -40,9 +37,11 @@ async function main(argv: string[]): Promise<number> {
     const options = loadOptions(command, rest, process.env);
     // The agent exits as soon as it has shut down: timers and sockets of requests it
     // abandoned (a registry that never answers) must not keep it past the grace period.
-    if (command === 'agent') process.exit(await runAgent(options));
-    if (command === 'cluster') return runCluster(options, { ...io, stderr: process.stderr, isTTY: process.stdout.isTTY === true });
-    return command === 'scan' ? runScan(options, io) : runRegistries(options, io);
+    // Each command loads only its own modules: the agent never pays for the cluster
+    // command's rendering or the scan's tables.
+    if (command === 'agent') process.exit(await (await import('./agent.js')).runAgent(options));
+    if (command === 'cluster') return (await import('./cluster.js')).runCluster(options, { ...io, stderr: process.stderr, isTTY: process.stdout.isTTY === true });
+    return command === 'scan' ? (await import('./scan.js')).runScan(options, io) : (await import('./registries.js')).runRegistries(options, io);
   }
   process.stderr.write(`tagdrift: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   return EXIT.usage;

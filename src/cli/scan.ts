@@ -9,7 +9,9 @@ import { createSources } from './sources.js';
 import { terminalSafe } from '../render/safe.js';
 
 /** Exit codes: documented in the README. */
-export const EXIT = { ok: 0, findings: 1, usage: 2, scanFailed: 3 } as const;
+import { EXIT } from './exit.js';
+
+export { EXIT };
 
 export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
   const log = createLogger(options.logLevel);
