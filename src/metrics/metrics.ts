@@ -2,8 +2,8 @@
  * Prometheus metrics on their own registry. Node-level gauges are set once per scan
  * from the report; a scrape only serialises them (no CRI or registry call). No label
  * carries an image, tag, digest or pod: the series count does not grow with the
- * number of images. Registry hosts are the registries this node's configuration and
- * workloads name, capped.
+ * number of images. Workloads with findings get a series each (namespace, owner), capped;
+ * registry hosts are the registries this node's configuration and workloads name, capped.
  */
 import client from 'prom-client';
 import { ALL_FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
@@ -11,6 +11,45 @@ import type { Report } from '../domain/report.js';
 import type { RegistryStats } from '../domain/registry-truth.js';
 
 export const MAX_REGISTRY_HOSTS = 50;
+/** Workload series per agent: only workloads with findings get one; the rest are counted in an overflow series. */
+export const MAX_WORKLOAD_SERIES = 300;
+
+export interface WorkloadCount {
+  readonly namespace: string;
+  readonly ownerKind: string;
+  readonly ownerName: string;
+  readonly code: string;
+  readonly severity: string;
+  readonly containers: number;
+}
+
+/**
+ * Findings about containers, counted per workload (namespace, owner kind and name; a bare
+ * pod is its own owner) and code: what an alert needs to reach the team that owns the
+ * workload. At most `max` series; the containers of the rest are returned as `dropped`.
+ */
+export function workloadFindingCounts(report: Report, max = MAX_WORKLOAD_SERIES): { series: WorkloadCount[]; dropped: Map<string, number> } {
+  const owners = new Map<string, { kind: string; name: string }>();
+  for (const c of report.containers) {
+    if (c.namespace && c.pod) owners.set(`${c.namespace}/${c.pod}/${c.container}`, c.owner ?? { kind: 'Pod', name: c.pod });
+  }
+  const counts = new Map<string, WorkloadCount>();
+  for (const f of report.findings) {
+    for (const ref of f.containers) {
+      if (!ref.namespace || !ref.pod) continue;
+      const owner = owners.get(`${ref.namespace}/${ref.pod}/${ref.container}`) ?? { kind: 'Pod', name: ref.pod };
+      const key = `${ref.namespace}\u0000${owner.kind}\u0000${owner.name}\u0000${f.code}\u0000${f.severity}`;
+      const cur = counts.get(key);
+      counts.set(key, { namespace: ref.namespace, ownerKind: owner.kind, ownerName: owner.name, code: f.code, severity: f.severity, containers: (cur?.containers ?? 0) + 1 });
+    }
+  }
+  // Most severe first, so a cap never hides a critical finding behind warnings.
+  const rank: Record<string, number> = { critical: 0, warning: 1, info: 2 };
+  const all = [...counts.values()].sort((a, b) => (rank[a.severity] ?? 3) - (rank[b.severity] ?? 3) || b.containers - a.containers || a.namespace.localeCompare(b.namespace) || a.ownerName.localeCompare(b.ownerName));
+  const dropped = new Map<string, number>();
+  for (const w of all.slice(max)) dropped.set(`${w.code}\u0000${w.severity}`, (dropped.get(`${w.code}\u0000${w.severity}`) ?? 0) + w.containers);
+  return { series: all.slice(0, max), dropped };
+}
 
 export interface BuildInfo {
   readonly version: string;
@@ -19,6 +58,8 @@ export interface BuildInfo {
 export class Metrics {
   readonly registry = new client.Registry();
   private readonly findings: client.Gauge<'code' | 'severity'>;
+  private readonly workloadFindings: client.Gauge<'namespace' | 'owner_kind' | 'owner_name' | 'code' | 'severity'>;
+  private readonly workloadDropped: client.Gauge<'code' | 'severity'>;
   private readonly images: client.Gauge<'status'>;
   private readonly tags: client.Gauge<'result'>;
   private readonly runtimeUp: client.Gauge;
@@ -37,6 +78,13 @@ export class Metrics {
     const r = [this.registry];
     this.findings = new client.Gauge({ name: 'tagdrift_findings', help: 'Findings in the latest scan, by code and severity.', labelNames: ['code', 'severity'], registers: r });
     for (const code of ALL_FINDING_CODES) for (const severity of SEVERITIES) this.findings.set({ code, severity }, 0);
+    this.workloadFindings = new client.Gauge({
+      name: 'tagdrift_workload_findings',
+      help: `Containers of a workload named by a finding in the latest scan, by namespace, owner and code (only workloads with findings; at most ${MAX_WORKLOAD_SERIES} series, the rest in tagdrift_workload_findings_overflow).`,
+      labelNames: ['namespace', 'owner_kind', 'owner_name', 'code', 'severity'],
+      registers: r,
+    });
+    this.workloadDropped = new client.Gauge({ name: 'tagdrift_workload_findings_overflow', help: 'Containers with findings whose workload got no tagdrift_workload_findings series (over the cap), by code and severity.', labelNames: ['code', 'severity'], registers: r });
     this.images = new client.Gauge({ name: 'tagdrift_images', help: 'Images cached on the node, by whether a running container uses them.', labelNames: ['status'], registers: r });
     for (const status of ['in_use', 'unused']) this.images.set({ status }, 0);
     this.tags = new client.Gauge({ name: 'tagdrift_tags_checked', help: 'Tags asked of registries in the latest scan, by upstream result.', labelNames: ['result'], registers: r });
@@ -75,6 +123,14 @@ export class Metrics {
     this.findings.reset();
     for (const code of ALL_FINDING_CODES) for (const severity of SEVERITIES) this.findings.set({ code, severity }, 0);
     for (const f of report.findings) this.findings.inc({ code: f.code, severity: f.severity });
+    const workloads = workloadFindingCounts(report);
+    this.workloadFindings.reset();
+    for (const w of workloads.series) this.workloadFindings.set({ namespace: w.namespace, owner_kind: w.ownerKind, owner_name: w.ownerName, code: w.code, severity: w.severity }, w.containers);
+    this.workloadDropped.reset();
+    for (const [key, n] of workloads.dropped) {
+      const [code, severity] = key.split('\u0000') as [string, string];
+      this.workloadDropped.set({ code, severity }, n);
+    }
     const used = new Set(report.containers.filter((c) => c.state === 'running' && c.imageId).map((c) => c.imageId));
     const inUse = report.images.filter((i) => used.has(i.id)).length;
     this.images.set({ status: 'in_use' }, inUse);

@@ -70,13 +70,19 @@ interface Case {
 const S = (labels: string, values: string) => ({ series: labels, values });
 const finding = (code: string, values: string) => S(`tagdrift_findings{code="${code}",severity="critical",node="n1",job="tagdrift"}`, values);
 const fire = (severity: string, value = '1', extra: Record<string, string> = { node: 'n1' }) => ({ labels: { ...extra, severity }, value });
+/** A workload's finding series as two agents export them (one container on each of two nodes). */
+const workload = (code: string, values: string, severity = 'critical') => [
+  S(`tagdrift_workload_findings{namespace="shop",owner_kind="Deployment",owner_name="web",code="${code}",severity="${severity}",node="n1",job="tagdrift"}`, values),
+  S(`tagdrift_workload_findings{namespace="shop",owner_kind="Deployment",owner_name="web",code="${code}",severity="${severity}",node="n2",job="tagdrift"}`, values),
+];
+const WEB = { namespace: 'shop', owner_kind: 'Deployment', owner_name: 'web' };
 
 const CASES: Case[] = [
-  { alert: 'TagdriftStaleImageRunning', series: [finding('running-stale', '1x60')], eval: '15m', fires: fire('critical') },
-  { alert: 'TagdriftStaleImageRunning', series: [finding('running-stale', '0x60')], eval: '15m' },
-  { alert: 'TagdriftStaleImageRunning', series: [finding('running-stale', '1x5 0x55')], eval: '15m' },
-  { alert: 'TagdriftSupersededImageRunning', series: [finding('running-superseded', '2x60')], eval: '45m', fires: fire('warning', '2') },
-  { alert: 'TagdriftSupersededImageRunning', series: [finding('running-superseded', '0x60')], eval: '45m' },
+  { alert: 'TagdriftStaleImageRunning', series: workload('running-stale', '1x60'), eval: '15m', fires: fire('critical', '2', WEB) },
+  { alert: 'TagdriftStaleImageRunning', series: workload('running-stale', '0x60'), eval: '15m' },
+  { alert: 'TagdriftStaleImageRunning', series: [...workload('running-stale', '1x5 0x55'), finding('running-stale', '1x60')], eval: '15m' },
+  { alert: 'TagdriftSupersededImageRunning', series: workload('running-superseded', '2x60', 'warning'), eval: '45m', fires: fire('warning', '4', WEB) },
+  { alert: 'TagdriftSupersededImageRunning', series: workload('running-superseded', '0x60', 'warning'), eval: '45m' },
   { alert: 'TagdriftMirrorServesStaleTag', series: [finding('mirror-stale', '1x60')], eval: '15m', fires: fire('critical') },
   { alert: 'TagdriftMirrorServesStaleTag', series: [finding('mirror-stale', '0x60')], eval: '15m' },
   { alert: 'TagdriftCachedTagStale', series: [finding('cache-stale', '3x120')], eval: '90m', fires: fire('warning', '3') },
@@ -106,16 +112,21 @@ const CASES: Case[] = [
     series: [
       S('kube_daemonset_status_desired_number_scheduled{daemonset="tagdrift",namespace="tagdrift",job="kube-state-metrics"}', '3x60'),
       S('kube_daemonset_status_number_ready{daemonset="tagdrift",namespace="tagdrift",job="kube-state-metrics"}', '2x60'),
-      S('up{job="tagdrift",node="n1"}', '1x60'),
+      S('tagdrift_build_info{version="0.1.0",nodejs="26.12.1",node="n1",job="whatever-the-scrape-config-says"}', '1x60'),
     ],
     eval: '30m', fires: fire('warning', '1', { daemonset: 'tagdrift', namespace: 'tagdrift', job: 'kube-state-metrics' }),
+  },
+  {
+    alert: 'TagdriftAgentMissing',
+    series: [S('kube_daemonset_status_desired_number_scheduled{daemonset="tagdrift",namespace="tagdrift",job="kube-state-metrics"}', '3x60')],
+    eval: '30m', fires: fire('warning', '1', {}),
   },
   {
     alert: 'TagdriftAgentMissing',
     series: [
       S('kube_daemonset_status_desired_number_scheduled{daemonset="tagdrift",namespace="tagdrift",job="kube-state-metrics"}', '3x60'),
       S('kube_daemonset_status_number_ready{daemonset="tagdrift",namespace="tagdrift",job="kube-state-metrics"}', '3x60'),
-      S('up{job="tagdrift",node="n1"}', '1x60'),
+      S('tagdrift_build_info{version="0.1.0",nodejs="26.12.1",node="n1",job="whatever-the-scrape-config-says"}', '1x60'),
     ],
     eval: '30m',
   },

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { analyze } from '../../src/report/analyze.js';
 import type { Report } from '../../src/domain/report.js';
 import { ALL_FINDING_CODES } from '../../src/domain/finding-codes.js';
-import { Metrics } from '../../src/metrics/metrics.js';
+import { MAX_WORKLOAD_SERIES, Metrics, workloadFindingCounts } from '../../src/metrics/metrics.js';
 import { buildApp, type AgentView } from '../../src/server/app.js';
 import { SnapshotBuilder } from '../fakes/snapshot-builder.js';
 import { fakeDigest } from '../fakes/fake-cri.js';
@@ -197,9 +198,54 @@ describe('metrics', () => {
       m.observeRuntimeCall('ListImages', 'OK', 0.01);
       m.observeRegistryRequest(R, 'HEAD', '200');
       m.updateFromScan(analyze(b.build()), 100, true);
-      counts.push(seriesCount(await m.render()));
+      const text = await m.render();
+      const workload = text.split('\n').filter((l) => l.startsWith('tagdrift_workload_findings{'));
+      expect(workload.length).toBeLessThanOrEqual(MAX_WORKLOAD_SERIES);
+      counts.push(seriesCount(text) - workload.length - text.split('\n').filter((l) => l.startsWith('tagdrift_workload_findings_overflow{')).length);
+      if (n === 1000) {
+        expect(workload).toHaveLength(MAX_WORKLOAD_SERIES);
+        const overflow = [...text.matchAll(/^tagdrift_workload_findings_overflow\{code="check-failed",severity="[a-z]+"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+        expect(overflow, 'the containers beyond the cap are counted').toBeGreaterThan(0);
+      }
     }
-    expect(new Set(counts).size, `series at 1/100/1000 images: ${counts.join('/')}`).toBe(1);
+    expect(new Set(counts).size, `series other than per-workload at 1/100/1000 images: ${counts.join('/')}`).toBe(1);
+  });
+
+  it('findings about containers are routable: per namespace and owning workload, only workloads with findings', async () => {
+    const m = new Metrics({ version: 't' }, { processMetrics: false });
+    const r = sampleReport();
+    m.updateFromScan(r, 120, true);
+    const text = await m.render();
+    const lines = text.split('\n').filter((l) => l.startsWith('tagdrift_workload_findings{'));
+    const counts = workloadFindingCounts(r);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBe(counts.series.length);
+    for (const f of r.findings) {
+      for (const ref of f.containers) {
+        if (!ref.namespace || !ref.pod) continue;
+        const c = r.containers.find((x) => x.namespace === ref.namespace && x.pod === ref.pod && x.container === ref.container);
+        const owner = c?.owner ?? { kind: 'Pod', name: ref.pod };
+        expect(lines.some((l) => l.startsWith(`tagdrift_workload_findings{namespace="${ref.namespace}",owner_kind="${owner.kind}",owner_name="${owner.name}",code="${f.code}",severity="${f.severity}"}`)), `${f.code} ${ref.namespace}/${ref.pod}`).toBe(true);
+      }
+    }
+    // Workloads without findings have no series.
+    const named = new Set(r.findings.flatMap((f) => f.containers.map((c) => c.pod)));
+    for (const c of r.containers.filter((x) => !named.has(x.pod))) expect(text).not.toContain(`owner_name="${c.owner?.name ?? c.pod}"`);
+  });
+
+  it("promtool check metrics finds nothing to say about tagdrift's own series", async () => {
+    const m = new Metrics({ version: 't' });
+    m.observeRuntimeCall('ListImages', 'OK', 0.01);
+    m.observeRegistryRequest(R, 'HEAD', '200');
+    m.updateFromScan(sampleReport(), 120, true, { requests: new Map(), rateLimitRemaining: new Map([['registry-1.docker.io', 87]]) });
+    const text = await m.render();
+    expect(text).toContain('tagdrift_workload_findings{');
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(r.error, 'promtool (Debian package prometheus) must be installed').toBeUndefined();
+    const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+    expect(problems.filter((l) => l.startsWith('tagdrift_'))).toEqual([]);
+    // What it does report is prom-client's default process metrics only.
+    for (const l of problems) expect(l).toMatch(/^(nodejs_|process_)/);
   });
 
   it('registry host labels are capped', () => {
