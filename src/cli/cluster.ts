@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { loadKubeApi } from '../adapters/kube/api.js';
 import { globToRegExp, isMutableTag } from '../checks/mutable-tag.js';
 import { discoverAgents, endpointTargets, fetchAll, readerToken, type AgentTarget } from '../cluster/collect.js';
-import { mergeReports } from '../cluster/merge.js';
+import { mergeReports, onlyNamespace } from '../cluster/merge.js';
 import { SourceFailure } from '../collect/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import type { Options } from '../config/options.js';
 import { renderCluster } from '../render/cluster.js';
 import { terminalSafe } from '../render/safe.js';
+import { outputFormat, serialize, terminalWidth, useColor, wrap } from '../render/output.js';
 
 /** Exit codes: 0 ran, 1 findings at or above --fail-on, 2 bad usage, 3 no node's report could be read. */
 export const CLUSTER_EXIT = { ok: 0, findings: 1, usage: 2, noReports: 3 } as const;
@@ -28,19 +29,23 @@ function defaultKubeconfig(given: string | undefined): string | undefined {
 }
 
 export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
+  if (options.namespace && options.allNamespaces) {
+    io.stderr.write('tagdrift cluster: -n/--namespace and -A/--all-namespaces exclude each other\n');
+    return CLUSTER_EXIT.usage;
+  }
   let targets: AgentTarget[];
   let missing: NodeResult[] = [];
   if (options.endpoints && options.endpoints.length > 0) {
     targets = endpointTargets(options.endpoints);
   } else {
-    const api = await loadKubeApi(defaultKubeconfig(options.kubeconfig));
+    const api = await loadKubeApi(defaultKubeconfig(options.kubeconfig), { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser });
     if (api instanceof SourceFailure) {
       io.stderr.write(`tagdrift cluster: ${api.message} (or pass --endpoints)\n`);
       return CLUSTER_EXIT.usage;
     }
     try {
-      const reader = await readerToken(api, options.namespace, options.nodeTimeoutMs);
-      const found = await discoverAgents(api, { namespace: options.namespace, selector: options.selector, port: options.agentPort, timeoutMs: options.nodeTimeoutMs * 2, ...(reader.token ? { token: reader.token } : {}) });
+      const reader = await readerToken(api, options.agentNamespace, options.nodeTimeoutMs);
+      const found = await discoverAgents(api, { namespace: options.agentNamespace, selector: options.selector, port: options.agentPort, timeoutMs: options.nodeTimeoutMs * 2, ...(reader.token ? { token: reader.token } : {}) });
       if (reader.note) found.notes.push(reader.note);
       targets = found.targets;
       missing = found.missing;
@@ -55,9 +60,14 @@ export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStr
     : undefined;
   const results = await fetchAll(targets, { concurrency: options.concurrency, timeoutMs: options.nodeTimeoutMs, ...(progress ? { onProgress: progress } : {}) });
   const patterns = options.mutableTags.map(globToRegExp);
-  const report = mergeReports([...results, ...missing], new Date().toISOString(), (tag) => isMutableTag(tag, false, patterns));
-  const asJson = options.output === 'json' || (options.output === 'auto' && !io.isTTY);
-  io.stdout.write(asJson ? `${JSON.stringify(report, null, 2)}\n` : renderCluster(terminalSafe(report), { color: io.isTTY, wide: options.output === 'wide' }));
+  const merged = mergeReports([...results, ...missing], new Date().toISOString(), (tag) => isMutableTag(tag, false, patterns));
+  const report = options.namespace ? onlyNamespace(merged, options.namespace) : merged;
+  const format = outputFormat(options.output, io.isTTY);
+  io.stdout.write(
+    format === 'json' || format === 'yaml'
+      ? serialize(report, format)
+      : wrap(renderCluster(terminalSafe(report), { color: useColor(io.isTTY, process.env), wide: format === 'wide' }), terminalWidth(io.stdout, process.env)),
+  );
   if (report.summary.nodesOk === 0) return CLUSTER_EXIT.noReports;
   const all = report.groups.flatMap((g) => g.findings);
   return reachesSeverity(all, options.failOn) ? CLUSTER_EXIT.findings : CLUSTER_EXIT.ok;

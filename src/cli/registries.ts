@@ -1,4 +1,5 @@
 /** `tagdrift registries`: how this node resolves tags, from config.toml and hosts.toml, without needing a runtime. */
+import { outputFormat, serialize, terminalWidth, useColor, wrap } from '../render/output.js';
 import { createCriClient } from '../adapters/cri/client.js';
 import { createHostFiles } from '../adapters/containerd/host-files.js';
 import { analyzeRegistryConfig } from '../report/analyze.js';
@@ -24,8 +25,12 @@ export async function runRegistries(options: Options, io: { stdout: NodeJS.Write
   );
   // docker.io is always shown: short names resolve there.
   const { registries, findings } = analyzeRegistryConfig(read, ['docker.io']);
-  const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);
+  const format = outputFormat(options.output, io.isTTY);
   const out = { ...registries, findings };
-  io.stdout.write(asTable ? renderRegistries(terminalSafe(out), io.isTTY) : `${JSON.stringify(out, null, 2)}\n`);
+  io.stdout.write(
+    format === 'json' || format === 'yaml'
+      ? serialize(out, format)
+      : wrap(renderRegistries(terminalSafe(out), { color: useColor(io.isTTY, process.env), wide: format === 'wide' }), terminalWidth(io.stdout, process.env)),
+  );
   return reachesSeverity(findings, options.failOn) ? EXIT.findings : EXIT.ok;
 }

@@ -10,6 +10,7 @@ import { terminalSafe } from '../render/safe.js';
 
 /** Exit codes: documented in the README. */
 import { EXIT } from './exit.js';
+import { outputFormat, serialize, terminalWidth, useColor, wrap } from '../render/output.js';
 
 export { EXIT };
 
@@ -18,8 +19,12 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
   const sources = await createSources(options, log);
   try {
     const { report } = await scanNode(sources.deps(), sources.collectOptions(), { mutableTagPatterns: options.mutableTags });
-    const asTable = options.output === 'table' || (options.output === 'auto' && io.isTTY);
-    io.stdout.write(asTable ? renderTable(terminalSafe(report), io.isTTY) : `${JSON.stringify(report, null, 2)}\n`);
+    const format = outputFormat(options.output, io.isTTY);
+    io.stdout.write(
+      format === 'json' || format === 'yaml'
+        ? serialize(report, format)
+        : wrap(renderTable(terminalSafe(report), { color: useColor(io.isTTY, process.env), wide: format === 'wide' }), terminalWidth(io.stdout, process.env)),
+    );
     return exitCode(report, options.failOn);
   } finally {
     sources.close();

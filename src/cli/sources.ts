@@ -58,7 +58,7 @@ export async function createSources(options: Options, log: Logger, hooks: Source
         })
       : undefined;
   const hostFiles = createHostFiles(options.hostRoot);
-  const kubeApi = await loadKubeApi(options.kubeconfig);
+  const kubeApi = await loadKubeApi(options.kubeconfig, { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser });
   const pods = kubeApi instanceof SourceFailure ? kubeApi : kubePodSource(kubeApi, { timeoutMs: options.kubeTimeoutMs });
   if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
   return {

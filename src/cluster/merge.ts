@@ -156,3 +156,21 @@ function pullPolicyRisk(running: readonly Running[], mutableTag: (tag: string | 
     .map((r) => ({ workload: r.workload, image: r.image, pullPolicy: r.pullPolicy, nodes: [...r.nodes].sort() }))
     .sort((a, b) => a.workload.localeCompare(b.workload) || a.image.localeCompare(b.image));
 }
+
+/** The merged view narrowed to the workloads of one namespace (`-n`): their containers only, summary recounted. */
+export function onlyNamespace(report: ClusterReport, namespace: string): ClusterReport {
+  const inNs = (workload: string) => workload.split('/')[0] === namespace;
+  const groups: WorkloadGroup[] = [];
+  for (const g of report.groups) {
+    const workloads = g.workload.split(', ').filter(inNs);
+    if (workloads.length === 0) continue;
+    const findings = g.findings
+      .map((f) => ({ ...f, containers: f.containers.filter((c) => c.namespace === namespace) }))
+      .filter((f) => f.containers.length > 0)
+      .map((f) => ({ ...f, nodes: [...new Set(f.containers.map((c) => c.node))].sort() }));
+    if (findings.length > 0) groups.push({ ...g, workload: workloads.join(', '), findings, worst: findings.reduce((w, f) => (severityRank(f.severity) > severityRank(w) ? f.severity : w), findings[0]!.severity) });
+  }
+  const summary = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const g of groups) for (const f of g.findings) summary[f.severity] += 1;
+  return { ...report, groups, pullPolicyRisk: report.pullPolicyRisk.filter((p) => p.workload.split(', ').some(inNs)), summary: { ...report.summary, ...summary } };
+}

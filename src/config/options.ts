@@ -10,7 +10,7 @@ import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../checks/types.js';
 
 export type Command = 'scan' | 'registries' | 'agent' | 'cluster';
 
-type Kind = 'string' | 'duration' | 'list' | 'int' | { choices: readonly string[] };
+type Kind = 'string' | 'duration' | 'list' | 'int' | 'bool' | { choices: readonly string[] };
 
 export interface OptionSpec {
   readonly key: keyof Options;
@@ -29,9 +29,12 @@ export interface Options {
   readonly runtimeEndpoint: string;
   readonly runtimeTimeoutMs: number;
   readonly kubeconfig: string | undefined;
+  readonly kubeContext: string | undefined;
+  readonly kubeCluster: string | undefined;
+  readonly kubeUser: string | undefined;
   readonly nodeName: string;
   readonly kubeTimeoutMs: number;
-  readonly output: 'table' | 'wide' | 'json' | 'auto';
+  readonly output: 'table' | 'wide' | 'json' | 'yaml' | 'auto';
   readonly failOn: 'none' | 'warning' | 'critical';
   readonly mutableTags: readonly string[];
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -49,7 +52,10 @@ export interface Options {
   readonly apiAuth: 'kubernetes' | 'none';
   readonly podName: string | undefined;
   readonly podNamespace: string;
-  readonly namespace: string;
+  readonly agentNamespace: string;
+  /** Workloads reported by `cluster`: one namespace, or undefined for all. */
+  readonly namespace: string | undefined;
+  readonly allNamespaces: boolean;
   readonly selector: string;
   readonly agentPort: number;
   readonly endpoints: readonly string[] | undefined;
@@ -71,6 +77,18 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     defaultLabel: 'in-cluster config (cluster: ~/.kube/config)', help: 'kubeconfig for the Kubernetes API (the pods of this node; for cluster, the agent pods)', commands: ['scan', 'agent', 'cluster'],
   },
   {
+    key: 'kubeContext', flag: '--context', env: 'TAGDRIFT_CONTEXT', kind: 'string', default: undefined,
+    defaultLabel: "the kubeconfig's current context", help: 'kubeconfig context to use (as kubectl --context)', commands: ['scan', 'cluster'],
+  },
+  {
+    key: 'kubeCluster', flag: '--cluster', env: 'TAGDRIFT_CLUSTER', kind: 'string', default: undefined,
+    help: 'kubeconfig cluster to use instead of the context\'s (as kubectl --cluster)', commands: ['scan', 'cluster'],
+  },
+  {
+    key: 'kubeUser', flag: '--user', env: 'TAGDRIFT_USER', kind: 'string', default: undefined,
+    help: 'kubeconfig user to use instead of the context\'s (as kubectl --user)', commands: ['scan', 'cluster'],
+  },
+  {
     key: 'nodeName', flag: '--node-name', env: 'NODE_NAME', kind: 'string', default: undefined,
     defaultLabel: 'host name', help: 'Kubernetes node name whose pods to read', commands: ['scan', 'agent'],
   },
@@ -79,7 +97,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     default: '10s', help: 'deadline for the Kubernetes API pod list', commands: ['scan', 'agent'],
   },
   {
-    key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'wide', 'json', 'auto'] },
+    key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'wide', 'json', 'yaml', 'auto'] },
     default: 'auto', help: 'table for people (wide: with every container), json for machines; auto = table on a terminal, else json', commands: ['scan', 'registries', 'cluster'],
   },
   {
@@ -151,8 +169,16 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     default: '5m', help: '/healthz fails once the runtime has not answered this long (or no scan finished this long past an interval), so the kubelet restarts the agent; 0 = never', commands: ['agent'],
   },
   {
-    key: 'namespace', flag: '--namespace', env: 'TAGDRIFT_NAMESPACE', kind: 'string',
-    default: 'tagdrift', help: 'namespace of the agent pods', commands: ['cluster'],
+    key: 'agentNamespace', flag: '--agent-namespace', env: 'TAGDRIFT_AGENT_NAMESPACE', kind: 'string',
+    default: 'tagdrift', help: 'namespace of the agent pods (deploy/ installs them in tagdrift)', commands: ['cluster'],
+  },
+  {
+    key: 'namespace', flag: '--namespace', env: 'TAGDRIFT_NAMESPACE', kind: 'string', default: undefined,
+    defaultLabel: 'all namespaces', help: 'report only the workloads of this namespace (-n, as kubectl)', commands: ['cluster'],
+  },
+  {
+    key: 'allNamespaces', flag: '--all-namespaces', env: 'TAGDRIFT_ALL_NAMESPACES', kind: 'bool', default: 'false',
+    help: 'report the workloads of every namespace (-A, as kubectl; the default)', commands: ['cluster'],
   },
   {
     key: 'selector', flag: '--selector', env: 'TAGDRIFT_SELECTOR', kind: 'string',
@@ -177,7 +203,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
 ];
 
 /** Short forms, as kubectl spells them. */
-const SHORT_FLAGS: Record<string, string> = { '-o': '--output', '-n': '--namespace', '-l': '--selector' };
+const SHORT_FLAGS: Record<string, string> = { '-o': '--output', '-n': '--namespace', '-l': '--selector', '-A': '--all-namespaces' };
 
 export class OptionsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -216,9 +242,15 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
       problems.push(`unknown option ${JSON.stringify(flag)} for "${command}" (see tagdrift ${command} --help)`);
       continue;
     }
+    if (spec.kind === 'bool') {
+      raw.set(spec, eq > 0 ? arg.slice(eq + 1) : 'true');
+      continue;
+    }
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) problems.push(`${spec.flag} needs a value`);
-    else raw.set(spec, value);
+    if (value === undefined || (value.startsWith('-') && value.length > 1 && eq < 0)) {
+      problems.push(`${spec.flag} needs a value`);
+      if (value !== undefined) i--;
+    } else raw.set(spec, value);
   }
 
   const out: Record<string, unknown> = {};
@@ -237,6 +269,9 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
       const n = /^\d{1,6}$/.test(value.trim()) ? Number(value) : NaN;
       if (!(n > 0)) problems.push(`${spec.flag}: ${JSON.stringify(value)} is not a positive whole number (${source})`);
       out[spec.key] = n;
+    } else if (spec.kind === 'bool') {
+      if (!['true', 'false', '1', '0'].includes(value)) problems.push(`${spec.flag}: ${JSON.stringify(value)} is not true or false (${source})`);
+      out[spec.key] = value === 'true' || value === '1';
     } else if (spec.kind === 'list') {
       out[spec.key] = value.split(',').map((s) => s.trim()).filter(Boolean);
     } else if (typeof spec.kind === 'object') {

@@ -1,8 +1,8 @@
 /** Human output of the registry plan: per registry the endpoints in try order, and the config findings. */
 import type { Finding, RegistriesSection } from '../domain/report.js';
-import { renderFindings } from './table.js';
+import { renderFindings, type TableOptions } from './table.js';
 
-export function renderRegistries(r: RegistriesSection & { findings: readonly Finding[] }, color: boolean): string {
+export function renderRegistries(r: RegistriesSection & { findings: readonly Finding[] }, opts: TableOptions | boolean): string {
   const out: string[] = [];
   out.push(`config ${r.configFile}   rules: ${r.rules}`);
   out.push(`hosts.toml roots: ${r.configPath.roots.length > 0 ? r.configPath.roots.join(', ') : '(none)'} (${r.configPath.source})`);
@@ -18,6 +18,6 @@ export function renderRegistries(r: RegistriesSection & { findings: readonly Fin
     });
     out.push('');
   }
-  out.push(renderFindings(r.findings, color));
+  out.push(renderFindings(r.findings, opts));
   return `${out.join('\n')}\n`;
 }

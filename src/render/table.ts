@@ -8,7 +8,14 @@ const RESET = '\x1b[0m';
 /** More check-failed findings than this at one endpoint for one reason are shown as one block. */
 const COLLAPSE_AT = 3;
 
-export function renderTable(report: Report, color: boolean): string {
+export interface TableOptions {
+  readonly color: boolean;
+  /** `-o wide`: full digests, every container, no collapsing. */
+  readonly wide?: boolean;
+}
+
+export function renderTable(report: Report, opts: TableOptions | boolean): string {
+  const o: TableOptions = typeof opts === 'boolean' ? { color: opts } : opts;
   const out: string[] = [];
   const rt = report.runtime ? `${report.runtime.name} ${report.runtime.version} (CRI ${report.runtime.apiVersion})` : 'unavailable';
   const running = report.containers.filter((c) => c.state === 'running').length;
@@ -18,12 +25,15 @@ export function renderTable(report: Report, color: boolean): string {
       (report.intentSource === 'kubernetes' ? 'the Kubernetes API' : 'CRI only (Kubernetes API not available)'),
   );
   out.push('');
-  out.push(renderFindings(report.findings, color));
+  out.push(renderFindings(report.findings, o));
   return `${out.join('\n')}\n`;
 }
 
 /** One block per finding, then the severity summary line. */
-export function renderFindings(findings: readonly Finding[], color: boolean): string {
+export function renderFindings(findings: readonly Finding[], opts: TableOptions | boolean): string {
+  const { color, wide = false } = typeof opts === 'boolean' ? { color: opts } : opts;
+  const digest = (d: string) => (wide ? d : shortDigest(d));
+  const maxContainers = wide ? Infinity : 10;
   const out: string[] = [];
   const paint = (s: Severity, text: string) => (color ? `${COLORS[s]}${text}${RESET}` : text);
   if (findings.length === 0) out.push('No findings.');
@@ -38,7 +48,7 @@ export function renderFindings(findings: readonly Finding[], color: boolean): st
     else failed.set(key, [f]);
   }
   const groupOf = new Map<Finding, Finding[]>();
-  for (const group of failed.values()) if (group.length > COLLAPSE_AT) for (const f of group) groupOf.set(f, group);
+  for (const group of failed.values()) if (!wide && group.length > COLLAPSE_AT) for (const f of group) groupOf.set(f, group);
   for (const f of findings) {
     const group = groupOf.get(f);
     if (group) {
@@ -47,11 +57,11 @@ export function renderFindings(findings: readonly Finding[], color: boolean): st
     }
     out.push(`${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${f.code}${f.image ? `  ${f.image}` : ''}`);
     out.push(`         ${f.message}`);
-    for (const c of f.containers.slice(0, 10)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
-    if (f.containers.length > 10) out.push(`         … and ${f.containers.length - 10} more`);
+    for (const c of f.containers.slice(0, maxContainers)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
+    if (f.containers.length > maxContainers) out.push(`         … and ${f.containers.length - maxContainers} more (-o wide lists them)`);
     const digests = ['runningDigest', 'cachedDigest', 'nodeDigest', 'mirrorDigest', 'registryDigest']
       .filter((k) => typeof f.evidence[k] === 'string')
-      .map((k) => `${k} ${shortDigest(f.evidence[k] as string)}`);
+      .map((k) => `${k} ${digest(f.evidence[k] as string)}`);
     if (digests.length > 0) out.push(`         ${digests.join('   ')}`);
     const builds = ['running', 'cached', 'node', 'registry']
       .map((k) => [k, f.evidence[`${k}Build`]] as const)

@@ -84,9 +84,10 @@ describe('tagdrift scan (fake runtime)', () => {
   });
 
   it('bad usage exits 2 and names the problem', async () => {
-    const res = await runCli(['scan', '--output', 'yaml']);
+    const res = await runCli(['scan', '--output', 'xml']);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('--output: "yaml" is not one of table, wide, json, auto');
+    expect(res.stderr).toContain('--output: "xml" is not one of table, wide, json, yaml, auto');
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('an unreachable runtime exits 3 with a runtime-unavailable report', async () => {

@@ -47,19 +47,49 @@ export function kubeconfigError(e: unknown): string {
  * rotate): @kubernetes/client-node costs about 73 MiB of RSS, which the DaemonSet
  * does not need. A kubeconfig (any credential kind) goes through the library.
  */
-export async function loadKubeApi(kubeconfig: string | undefined): Promise<KubeApi | SourceFailure<KubeErrorKind>> {
+export interface KubeconfigSelection {
+  /** kubectl's --context, --cluster and --user. */
+  readonly context?: string | undefined;
+  readonly cluster?: string | undefined;
+  readonly user?: string | undefined;
+}
+
+export async function loadKubeApi(kubeconfig: string | undefined, select: KubeconfigSelection = {}): Promise<KubeApi | SourceFailure<KubeErrorKind>> {
   if (!kubeconfig) {
     const host = process.env['KUBERNETES_SERVICE_HOST'];
     if (!host) return new SourceFailure('not-configured', 'no --kubeconfig given and not running in a cluster');
     return inClusterApi({ host, port: process.env['KUBERNETES_SERVICE_PORT'] ?? '443', dir: SERVICE_ACCOUNT_DIR });
   }
   const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromFile(kubeconfig);
-  } catch (e) {
-    return new SourceFailure('not-configured', `kubeconfig ${kubeconfig}: ${kubeconfigError(e)}`);
+  // A list (KUBECONFIG=a:b) is merged the way kubectl merges it: for current-context and for
+  // every cluster, user and context name, the first file that sets it wins.
+  type Named = { name: string };
+  const merged = { clusters: [] as Named[], users: [] as Named[], contexts: [] as (Named & { cluster: string; user: string; namespace?: string })[], currentContext: '' };
+  for (const file of kubeconfig.split(':').filter(Boolean)) {
+    const one = new KubeConfig();
+    try {
+      one.loadFromFile(file);
+    } catch (e) {
+      return new SourceFailure('not-configured', `kubeconfig ${file}: ${kubeconfigError(e)}`);
+    }
+    if (!merged.currentContext && one.currentContext) merged.currentContext = one.currentContext;
+    for (const [list, from] of [[merged.clusters, one.clusters], [merged.users, one.users], [merged.contexts, one.contexts]] as [Named[], Named[]][]) {
+      for (const item of from) if (!list.some((x) => x.name === item.name)) list.push(item);
+    }
   }
+  let current = select.context ?? merged.currentContext;
+  const ctx = merged.contexts.find((c) => c.name === current);
+  if (select.context && !ctx) return new SourceFailure('not-configured', `context "${select.context}" not found in ${kubeconfig}`);
+  if (select.cluster && !merged.clusters.some((c) => c.name === select.cluster)) return new SourceFailure('not-configured', `cluster "${select.cluster}" not found in ${kubeconfig}`);
+  if (select.user && !merged.users.some((u) => u.name === select.user)) return new SourceFailure('not-configured', `user "${select.user}" not found in ${kubeconfig}`);
+  if (select.cluster || select.user) {
+    const base = ctx ?? { name: '', cluster: '', user: '' };
+    const override = { name: 'tagdrift-selected', cluster: select.cluster ?? base.cluster, user: select.user ?? base.user, ...(base.namespace ? { namespace: base.namespace } : {}) };
+    merged.contexts = [...merged.contexts.filter((c) => c.name !== override.name), override];
+    current = override.name;
+  }
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters: merged.clusters, users: merged.users, contexts: merged.contexts, currentContext: current });
   const cluster = kc.getCurrentCluster();
   if (!cluster) return new SourceFailure('not-configured', 'kubeconfig has no current cluster');
   return apiOver(cluster.server.replace(/\/+$/, ''), async (o) => {
