@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what tagdrift's demo and tests need on a fresh Debian 12 machine (as root):
 # a real containerd with runc, a registry, skopeo, gcc for the test images, promtool,
+# chromium (the HTML report page is tested in a real browser),
 # openssl for the token-auth registry's signing certificate, libatomic1 for the pinned
 # Node.js binary. Then the pinned Node.js (.node-version) and `npm ci` on it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for bin in containerd runc docker-registry skopeo gcc tar promtool openssl; do
+for bin in containerd runc docker-registry skopeo gcc tar promtool openssl chromium; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$bin")
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] || need+=("libc.a")
@@ -16,7 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    containerd runc docker-registry skopeo gcc libc6-dev tar ca-certificates openssl prometheus libatomic1 >/dev/null
+    containerd runc docker-registry skopeo gcc libc6-dev tar ca-certificates openssl prometheus libatomic1 chromium >/dev/null
 fi
 # kubectl renders deploy/ in the tests (`kubectl kustomize`, components need kustomize >= 3.7).
 if ! command -v kubectl >/dev/null 2>&1; then

@@ -10,6 +10,7 @@ import { ALL_FINDING_CODES, FINDING_CODES, SEVERITIES } from '../domain/finding-
 import type { Report } from '../domain/report.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ApiAuthorizer } from './api-auth.js';
+import { HTML_CSP, renderHtml } from '../render/html.js';
 
 export interface AgentView {
   readonly report: Report | undefined;
@@ -93,7 +94,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const auth = opts.auth;
   if (auth) {
     app.addHook('onRequest', async (req, reply) => {
-      if (!req.url.startsWith('/v1/')) return;
+      if (!req.url.startsWith('/v1/') && req.url !== '/' && !req.url.startsWith('/?')) return;
       const d = await auth.authorize(req.socket.remoteAddress, req.headers);
       if (!d.ok) {
         if (d.status === 401) reply.header('www-authenticate', 'Bearer realm="tagdrift"');
@@ -163,6 +164,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!r) reply.code(503).send({ error: 'no scan has finished yet' });
     return r;
   };
+
+  app.get('/', { schema: { description: 'The latest report as an HTML page for people (no script, strict Content-Security-Policy).' } as FastifySchema }, async (_req, reply) => {
+    reply.header('content-security-policy', HTML_CSP).header('referrer-policy', 'no-referrer').type('text/html; charset=utf-8');
+    const r = agent.report;
+    if (!r) return reply.code(503).send('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tagdrift</title></head><body><p>No scan has finished yet: reload in a few seconds.</p></body></html>\n');
+    forReport(r);
+    let page = responses.get('html');
+    if (page === undefined) {
+      page = renderHtml(r);
+      if (responseBytes + page.length <= RESPONSE_CACHE_BYTES) {
+        responses.set('html', page);
+        responseBytes += page.length;
+      }
+    }
+    return reply.send(page);
+  });
 
   app.get('/healthz', {
     schema: {
