@@ -25,6 +25,10 @@ export class FakeKubeApi {
   /** Who may `get pods/proxy` (SubjectAccessReview), as `user namespace/pod` strings; `*` for any pod. */
   readonly proxyAllowed = new Set<string>();
   private minted = 0;
+  /** Events posted (and patched) by agents, by `namespace/name`. */
+  readonly events = new Map<string, any>();
+  /** When set, event creates and patches are answered with this status (e.g. 403: no RBAC). */
+  failEventsWith: number | undefined;
   /** When set, every API request is answered with this HTTP status. */
   failWith: number | undefined;
   port = 0;
@@ -100,7 +104,26 @@ users:
   /** Local address the pod proxy connects from (an API server is not on the agent's loopback). */
   proxySource: string | undefined;
 
+  private handlePatch(path: string, body: any, send: (status: number, body: unknown) => void): void {
+    const ev = /^\/api\/v1\/namespaces\/([^/]+)\/events\/([^/]+)$/.exec(path);
+    if (!ev) return send(404, { kind: 'Status', code: 404 });
+    if (this.failEventsWith) return send(this.failEventsWith, { kind: 'Status', code: this.failEventsWith });
+    const key = `${ev[1]}/${decodeURIComponent(ev[2]!)}`;
+    const cur = this.events.get(key);
+    if (!cur) return send(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+    this.events.set(key, { ...cur, ...body });
+    return send(200, this.events.get(key));
+  }
+
   private handlePost(path: string, body: any, send: (status: number, body: unknown) => void): void {
+    const ev = /^\/api\/v1\/namespaces\/([^/]+)\/events$/.exec(path);
+    if (ev) {
+      if (this.failEventsWith) return send(this.failEventsWith, { kind: 'Status', code: this.failEventsWith });
+      const key = `${ev[1]}/${body?.metadata?.name}`;
+      if (this.events.has(key)) return send(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
+      this.events.set(key, body);
+      return send(201, body);
+    }
     if (path === '/apis/authentication.k8s.io/v1/tokenreviews') {
       const t = this.tokens.get(body?.spec?.token);
       const wanted: string[] | undefined = body?.spec?.audiences;
@@ -132,7 +155,7 @@ users:
     if (this.failWith) {
       return send(this.failWith, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: this.failWith, reason: 'Injected' });
     }
-    if (req.method === 'POST') {
+    if (req.method === 'POST' || req.method === 'PATCH') {
       let raw = '';
       req.on('data', (c: Buffer) => (raw += c.toString()));
       req.on('end', () => {
@@ -142,6 +165,7 @@ users:
         } catch {
           return send(400, { kind: 'Status', code: 400 });
         }
+        if (req.method === 'PATCH') return this.handlePatch(url.pathname, body, send);
         this.handlePost(url.pathname, body, send);
       });
       return;

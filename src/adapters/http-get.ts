@@ -12,15 +12,22 @@ export interface CappedGetErrors {
   timeout(kind: 'deadline' | 'idle', ms: number): Error;
 }
 
-export function getCapped(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number, errors: CappedGetErrors, post?: Buffer): Promise<{ status: number; body: Buffer }> {
+export interface SendBody {
+  readonly method: 'POST' | 'PATCH';
+  readonly body: Buffer;
+  readonly contentType: string;
+}
+
+export function getCapped(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number, errors: CappedGetErrors, send?: SendBody | Buffer): Promise<{ status: number; body: Buffer }> {
+  const post: SendBody | undefined = Buffer.isBuffer(send) ? { method: 'POST', body: send, contentType: 'application/json' } : send;
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(opts.headers as Record<string, string> | undefined), 'accept-encoding': 'gzip' };
     if (post) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(post.length);
+      headers['content-type'] = post.contentType;
+      headers['content-length'] = String(post.body.length);
     }
-    const req = mod.request(url, { ...opts, method: post ? 'POST' : 'GET', headers, timeout: timeoutMs }, (res) => {
+    const req = mod.request(url, { ...opts, method: post ? post.method : 'GET', headers, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const body = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
@@ -36,6 +43,6 @@ export function getCapped(url: URL, opts: https.RequestOptions, timeoutMs: numbe
     req.on('close', () => clearTimeout(deadline));
     req.on('timeout', () => req.destroy(errors.timeout('idle', timeoutMs)));
     req.on('error', reject);
-    req.end(post);
+    req.end(post?.body);
   });
 }

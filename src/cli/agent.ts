@@ -10,6 +10,7 @@ import { buildApp } from '../server/app.js';
 import { packageVersion } from '../version.js';
 import { createSources } from './sources.js';
 import { createApiAuthorizer } from '../server/api-auth.js';
+import { EventRecorder } from '../agent/events.js';
 import { SourceFailure } from '../collect/ports.js';
 
 export function parseListen(listen: string): { host: string; port: number } {
@@ -27,6 +28,14 @@ export async function runAgent(options: Options): Promise<number> {
   const sources = await createSources(options, log, { onRuntimeCall: metrics.observeRuntimeCall, onRegistryRequest: metrics.observeRegistryRequest });
   const agent = new Agent(() => sources.deps(), { intervalMs: options.intervalMs, livenessTimeoutMs: options.livenessTimeoutMs, jitter: 0.1, collect: sources.collectOptions(), analyze: { mutableTagPatterns: options.mutableTags } }, log);
   agent.onScan((report, durationMs, ok) => metrics.updateFromScan(report, durationMs, ok, sources.registry?.stats()));
+  if (options.events) {
+    if (sources.kubeApi instanceof SourceFailure) log.warn('--events: no Kubernetes API access, no events will be posted', { reason: sources.kubeApi.message });
+    else {
+      const events = new EventRecorder(sources.kubeApi, { node: options.nodeName }, log);
+      // Off the scan's path: a slow or refusing API server never delays the next scan.
+      agent.onScan((report) => void events.record(report));
+    }
+  }
   const auth = createApiAuthorizer({
     mode: options.apiAuth,
     api: sources.kubeApi instanceof SourceFailure || !options.podName ? undefined : sources.kubeApi,

@@ -50,6 +50,7 @@ export interface Options {
   readonly intervalMs: number;
   readonly livenessTimeoutMs: number;
   readonly apiAuth: 'kubernetes' | 'none';
+  readonly events: boolean;
   readonly podName: string | undefined;
   readonly podNamespace: string;
   readonly agentNamespace: string;
@@ -151,6 +152,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',
     default: '5m', help: 'time between scans (each delay varies by ±10 % so agents do not scan in step)', commands: ['agent'],
+  },
+  {
+    key: 'events', flag: '--events', env: 'TAGDRIFT_EVENTS', kind: 'bool', default: 'false',
+    help: 'post a Warning event to each pod a running-stale, running-superseded or mirror-stale finding names (needs deploy/components/events)', commands: ['agent'],
   },
   {
     key: 'apiAuth', flag: '--api-auth', env: 'TAGDRIFT_API_AUTH', kind: { choices: ['kubernetes', 'none'] },

@@ -38,6 +38,8 @@ export interface ReportContainer {
   readonly id: string;
   readonly namespace: string | undefined;
   readonly pod: string | undefined;
+  /** The pod's UID (from the pod, or the runtime's io.kubernetes.pod.uid label). */
+  readonly podUid?: string;
   readonly container: string;
   /** Normalised reference the pod asked for (undefined when unknown). */
   readonly image: string | undefined;

@@ -79,6 +79,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       id: v.record.id,
       namespace: v.pod?.namespace ?? v.record.podNamespace,
       pod: v.pod?.name ?? v.record.podName,
+      ...((v.pod?.uid ?? v.record.podUid) ? { podUid: v.pod?.uid ?? v.record.podUid } : {}),
       container: v.record.name,
       image: v.requested ? formatRef(v.requested) : undefined,
       imageSource: v.requestedSource,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import https from 'node:https';
 import type { KubeErrorKind } from '../../domain/snapshot.js';
 import { SourceFailure } from '../../collect/ports.js';
-import { getCapped, type CappedGetErrors } from '../http-get.js';
+import { getCapped, type CappedGetErrors, type SendBody } from '../http-get.js';
 
 export interface KubeApi {
   /** GET `path` (with query) and parse JSON; rejects with a classified SourceFailure naming `what`. */
@@ -19,6 +19,8 @@ export interface KubeApi {
   get(path: string, opts: { timeoutMs: number; maxBytes: number; headers?: Record<string, string> }): Promise<{ status: number; body: Buffer }>;
   /** POST of a JSON object (TokenReview, SubjectAccessReview, TokenRequest): the parsed answer of a 2xx. */
   postJson(path: string, body: object, opts: { timeoutMs: number; maxBytes: number; what: string }): Promise<unknown>;
+  /** JSON merge patch (RFC 7386) of an object: the parsed answer of a 2xx. */
+  patchJson(path: string, body: object, opts: { timeoutMs: number; maxBytes: number; what: string }): Promise<unknown>;
   readonly server: string;
 }
 
@@ -114,16 +116,25 @@ export function inClusterApi(opts: { host: string; port: string; dir: string; sc
 }
 
 function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<void>): KubeApi {
-  const request = async (path: string, query: Record<string, string>, timeoutMs: number, maxBytes: number, headers: Record<string, string> = {}, post?: Buffer): Promise<{ status: number; body: Buffer }> => {
+  const request = async (path: string, query: Record<string, string>, timeoutMs: number, maxBytes: number, headers: Record<string, string> = {}, post?: SendBody): Promise<{ status: number; body: Buffer }> => {
     const url = new URL(base + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const requestOptions: https.RequestOptions = { method: post ? 'POST' : 'GET', headers: { ...headers, accept: 'application/json' } };
+    const requestOptions: https.RequestOptions = { method: post ? post.method : 'GET', headers: { ...headers, accept: 'application/json' } };
     try {
       await authorize(requestOptions);
     } catch (e) {
       throw new SourceFailure<KubeErrorKind>('unauthorized', `could not obtain credentials: ${(e as Error).message.slice(0, 200)}`);
     }
     return rawGet(url, requestOptions, timeoutMs, maxBytes, post);
+  };
+  const send = async (path: string, body: SendBody, opts: { timeoutMs: number; maxBytes: number; what: string }): Promise<unknown> => {
+    const res = await request(path, {}, opts.timeoutMs, opts.maxBytes, {}, body);
+    if (res.status < 200 || res.status > 299) throw classifyKubeError({ code: res.status }, opts.what);
+    try {
+      return JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new SourceFailure<KubeErrorKind>('error', 'API server answered with invalid JSON');
+    }
   };
   return {
     server: base,
@@ -137,15 +148,8 @@ function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<v
       }
     },
     get: (path, opts) => request(path, {}, opts.timeoutMs, opts.maxBytes, opts.headers),
-    async postJson(path, body, opts) {
-      const res = await request(path, {}, opts.timeoutMs, opts.maxBytes, {}, Buffer.from(JSON.stringify(body)));
-      if (res.status < 200 || res.status > 299) throw classifyKubeError({ code: res.status }, opts.what);
-      try {
-        return JSON.parse(res.body.toString('utf8'));
-      } catch {
-        throw new SourceFailure<KubeErrorKind>('error', 'API server answered with invalid JSON');
-      }
-    },
+    postJson: (path, body, opts) => send(path, { method: 'POST', body: Buffer.from(JSON.stringify(body)), contentType: 'application/json' }, opts),
+    patchJson: (path, body, opts) => send(path, { method: 'PATCH', body: Buffer.from(JSON.stringify(body)), contentType: 'application/merge-patch+json' }, opts),
   };
 }
 
@@ -157,7 +161,7 @@ const KUBE_GET_ERRORS: CappedGetErrors = {
 };
 
 // gzip is accepted: the API server compresses large lists, and its pod proxy passes agents' gzip through.
-async function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number, post?: Buffer): Promise<{ status: number; body: Buffer }> {
+async function rawGet(url: URL, opts: https.RequestOptions, timeoutMs: number, maxBytes: number, post?: SendBody): Promise<{ status: number; body: Buffer }> {
   try {
     return await getCapped(url, opts, timeoutMs, maxBytes, KUBE_GET_ERRORS, post);
   } catch (e) {
