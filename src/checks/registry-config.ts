@@ -74,6 +74,19 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
       ),
     );
   }
+  if (read.layout?.source === 'not-found') {
+    out.push({
+      code: 'config-not-found',
+      severity: 'warning',
+      message:
+        `No containerd configuration under ${snap.hostRoot === '/' ? 'this node\'s root' : `--host-root ${snap.hostRoot}`} at any known location (${(read.layout.lookedFor ?? []).join(', ')}): ` +
+        "the mirrors this node resolves tags through are unknown, so no mirror finding can be made and tags are checked against the registries themselves only.",
+      image: undefined,
+      containers: [],
+      evidence: { lookedFor: read.layout.lookedFor ?? [], hostRoot: snap.hostRoot },
+      remediation: "Mount your distribution's configuration directory into the agent (deploy/overlays/<distribution>), or pass --containerd-config with its path.",
+    });
+  }
   const limited = view.notRead ?? [];
   if (limited.length > 0) {
     out.push({

@@ -20,7 +20,7 @@ export async function runRegistries(options: Options, io: { stdout: NodeJS.Write
   }
   const read = collectRegistryConfig(
     createHostFiles(options.hostRoot),
-    { hostRoot: options.hostRoot, configFile: options.containerdConfig, ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}) },
+    { hostRoot: options.hostRoot, ...(options.containerdConfig ? { configFile: options.containerdConfig } : {}), ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}) },
     runtime,
   );
   // docker.io is always shown: short names resolve there.

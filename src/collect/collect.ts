@@ -3,6 +3,7 @@
  * an Outcome (value or classified error, with its duration). It never throws for a
  * source failure: a node whose runtime is down still gets a snapshot.
  */
+import { detectLayout, NODE_LAYOUTS } from '../domain/node-layouts.js';
 import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { analyze } from '../report/analyze.js';
 import type { AnalyzeOptions } from '../checks/types.js';
@@ -49,14 +50,26 @@ export interface CollectOptions {
  */
 export function collectRegistryConfig(
   files: HostFiles,
-  opts: { hostRoot: string; configFile: string; runtimeVersion?: string },
+  opts: { hostRoot: string; configFile?: string | undefined; runtimeVersion?: string },
   runtime: RuntimeInfo | undefined,
 ): RegistryConfigRead {
+  const exists = (p: string) => {
+    const r = files.read(p);
+    return r.ok || r.kind !== 'missing';
+  };
+  const detected = opts.configFile ? undefined : detectLayout(exists);
+  const fallback = NODE_LAYOUTS.find((l) => l.id === 'containerd')!;
+  const configFile = opts.configFile ?? (detected ?? fallback).configFile;
+  const layout: RegistryConfigRead['layout'] = opts.configFile
+    ? { id: NODE_LAYOUTS.find((l) => l.configFile === opts.configFile)?.id ?? 'custom', name: NODE_LAYOUTS.find((l) => l.configFile === opts.configFile)?.name ?? 'given by --containerd-config', source: 'flag' }
+    : detected
+      ? { id: detected.id, name: detected.name, source: 'detected' }
+      : { id: fallback.id, name: fallback.name, source: 'not-found', lookedFor: NODE_LAYOUTS.map((l) => l.configFile) };
   let version =
     (opts.runtimeVersion ? parseRuntimeVersion(opts.runtimeVersion, 'flag') : undefined) ??
     (runtime ? parseRuntimeVersion(runtime.version, 'runtime') : undefined);
-  if (!version) version = inferRuntimeVersion(readConfigVersion(files, opts.configFile));
-  return { version, config: readRegistryConfig(files, { hostRoot: opts.hostRoot, configFile: opts.configFile, version }) };
+  if (!version) version = inferRuntimeVersion(readConfigVersion(files, configFile));
+  return { version, config: readRegistryConfig(files, { hostRoot: opts.hostRoot, configFile, version }), layout };
 }
 
 async function outcome<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
@@ -92,7 +105,7 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
           files,
           {
             hostRoot: options.hostRoot ?? '/',
-            configFile: options.containerdConfig ?? '/etc/containerd/config.toml',
+            ...(options.containerdConfig ? { configFile: options.containerdConfig } : {}),
             ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}),
           },
           runtime.ok ? runtime.value : undefined,

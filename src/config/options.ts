@@ -39,7 +39,7 @@ export interface Options {
   readonly mutableTags: readonly string[];
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
   readonly hostRoot: string;
-  readonly containerdConfig: string;
+  readonly containerdConfig: string | undefined;
   readonly runtimeVersion: string | undefined;
   readonly registryChecks: 'on' | 'off';
   readonly registryAuthFile: string | undefined;
@@ -119,7 +119,8 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'containerdConfig', flag: '--containerd-config', env: 'TAGDRIFT_CONTAINERD_CONFIG', kind: 'string',
-    default: '/etc/containerd/config.toml', help: "containerd's config.toml, as a node path (under --host-root)", commands: ['scan', 'registries', 'agent'],
+    default: undefined, defaultLabel: 'detected: k3s, RKE2, MicroK8s, k0s, Talos paths, else /etc/containerd/config.toml',
+    help: "containerd's config.toml, as a node path (under --host-root)", commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'runtimeVersion', flag: '--runtime-version', env: 'TAGDRIFT_RUNTIME_VERSION', kind: 'string', default: undefined,

@@ -88,6 +88,11 @@ export const FINDING_CODES = {
     title: 'containerd or its CRI plugin will not load this configuration',
     anchor: 'config-error',
   },
+  'config-not-found': {
+    severity: 'warning',
+    title: "No containerd configuration was found under --host-root at any known location, so this node's mirrors are unknown",
+    anchor: 'config-not-found',
+  },
   'config-version-dependent': {
     severity: 'warning',
     title: 'Whether containerd loads a config file depends on its release, which this scan could not pin down',

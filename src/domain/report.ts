@@ -91,7 +91,11 @@ export interface Report {
 export interface RegistriesSection {
   /** containerd version whose rules were applied, and where it came from. */
   readonly rules: string;
+  /** The node layout (k3s, RKE2, …) the configuration was read as, and how it was decided. */
+  readonly layout?: { readonly id: string; readonly name: string; readonly source: 'flag' | 'detected' | 'not-found' };
   readonly configFile: string;
+  /** Every configuration file read (the root file, then its imports). */
+  readonly filesRead?: readonly string[];
   readonly configPath: { readonly roots: readonly string[]; readonly source: string };
   readonly registries: readonly RegistryPlan[];
 }

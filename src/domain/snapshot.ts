@@ -112,6 +112,15 @@ export interface ImageBuildMeta {
 export interface RegistryConfigRead {
   readonly version: RuntimeVersion;
   readonly config: RegistryConfigSnapshot;
+  /** Which node layout the configuration was read as, and how that was decided. */
+  readonly layout?: {
+    readonly id: string;
+    readonly name: string;
+    /** `flag`: --containerd-config; `detected`: its file exists; `not-found`: no known file exists. */
+    readonly source: 'flag' | 'detected' | 'not-found';
+    /** Every configuration file looked for, when none was found. */
+    readonly lookedFor?: readonly string[];
+  };
 }
 
 export interface NodeSnapshot {

@@ -116,7 +116,9 @@ function registriesSection(read: RegistryConfigRead, named: readonly string[]): 
   const eff = effectiveHostsConfig(config.config, version);
   return {
     rules: `containerd ${describeVersion(version)} (${version.source})`,
+    ...(read.layout ? { layout: { id: read.layout.id, name: read.layout.name, source: read.layout.source } } : {}),
     configFile: config.config.file,
+    filesRead: [...config.config.files, ...config.hostsFiles.map((h) => h.file)],
     configPath: { roots: eff.roots, source: eff.source },
     registries: plans,
   };
