@@ -5,7 +5,7 @@
  * run through the built CLI on real files and must end in a report that says what was not
  * read, at warning severity (tagdrift's limits are not containerd errors).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
@@ -15,20 +15,14 @@ import type { Report } from '../../src/domain/report.js';
 import { FakeKubeApi } from '../../testbed/kube-api.js';
 import { FakeCri } from '../fakes/fake-cri.js';
 import { runCli } from '../helpers/cli.js';
+import { writeNodeTree } from '../helpers/node-tree.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tagdrift-heap-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 const imageEnv = { NODE_OPTIONS: IMAGE_CONFIG.env['NODE_OPTIONS']! };
 expect(imageEnv.NODE_OPTIONS).toMatch(/--max-old-space-size=\d+/);
 
-function node(name: string, files: Record<string, string>): string {
-  const root = join(base, name);
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(join(root, p, '..'), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return root;
-}
+const node = (name: string, files: Record<string, string>): string => writeNodeTree(base, name, files);
 
 async function registries(root: string) {
   const r = await runCli(['registries', '--host-root', root, '--runtime-version', '1.7.20', '-o', 'json'], imageEnv, 60_000);

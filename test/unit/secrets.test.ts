@@ -4,25 +4,19 @@
  * kubeconfig whose YAML breaks next to a token. Checked in every output: JSON report,
  * table and stderr, through the built CLI on real files.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FakeCri } from '../fakes/fake-cri.js';
 import { runCli } from '../helpers/cli.js';
+import { writeNodeTree } from '../helpers/node-tree.js';
 
 const CANARY = 'canary-SECRET-9d2e';
 const base = mkdtempSync(join(tmpdir(), 'tagdrift-secrets-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-function node(name: string, files: Record<string, string>): string {
-  const root = join(base, name);
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(join(root, p, '..'), { recursive: true });
-    writeFileSync(join(root, p), text);
-  }
-  return root;
-}
+const node = (name: string, files: Record<string, string>): string => writeNodeTree(base, name, files);
 
 const CFG = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n';
 
