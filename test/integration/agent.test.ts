@@ -4,6 +4,7 @@
  * a missing socket at start, and a canary secret in the node's registry config that
  * must appear in no endpoint and no log line.
  */
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,14 @@ describe('tagdrift agent on a real node', () => {
     expect(metrics).toContain('tagdrift_runtime_up 1');
     expect(metrics).toMatch(/tagdrift_runtime_requests_total\{method="ListImages",code="OK"\} \d+/);
     expect(metrics).toMatch(new RegExp(`tagdrift_registry_requests_total\\{host="${bed.upstream.host}",code="200"\\} \\d+`));
+  });
+
+  it("promtool check metrics on the live /metrics: nothing about tagdrift's own series; the workload series is there", async () => {
+    const text = (await agent.get('/metrics')).body;
+    expect(text).toMatch(/^tagdrift_workload_findings\{namespace="shop",owner_kind="StatefulSet",owner_name="web",code="running-stale",severity="critical"\} 1$/m);
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    const problems = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+    expect(problems.filter((l) => !/^(nodejs_|process_)/.test(l))).toEqual([]);
   });
 
   it('containerd killed: not ready; restarted: ready again within 10 s, same process', async () => {
