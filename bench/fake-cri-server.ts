@@ -21,7 +21,7 @@ const encode = (type: string, obj: object): Buffer => {
 };
 const STATE = { CONTAINER_CREATED: 0, CONTAINER_RUNNING: 1, CONTAINER_EXITED: 2, CONTAINER_UNKNOWN: 3 } as const;
 const responses: Record<string, Buffer> = {
-  '/runtime.v1.RuntimeService/Version': encode('VersionResponse', { version: '0.1.0', runtimeName: 'bench-cri', runtimeVersion: 'v1.7.0', runtimeApiVersion: 'v1' }),
+  '/runtime.v1.RuntimeService/Version': encode('VersionResponse', { version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.7.0', runtimeApiVersion: 'v1' }),
   '/runtime.v1.ImageService/ListImages': encode('ListImagesResponse', {
     images: node.images.map((i) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: i.size })),
   }),

@@ -3,6 +3,8 @@
  * the effective `config_path` for the runtime version, then per registry the
  * endpoints in try order and the one that resolves tags. Pure.
  */
+import { planCrioRegistry, type CrioRegistriesRead } from '../domain/crio.js';
+import type { Outcome, RegistryConfigRead } from '../domain/snapshot.js';
 import type {
   HostEntry,
   PlannedEndpoint,
@@ -126,4 +128,17 @@ export function defaultRegistryPlan(registry: string): RegistryPlan {
     mirrorResolves: false,
     mode: 'default',
   };
+}
+
+/**
+ * The planner for a snapshot's node: containerd's configuration when it was read, CRI-O's
+ * registries.conf when the node runs CRI-O, else every registry as itself. Callers (the tag
+ * plan, the report) never branch on the runtime.
+ */
+export function plannerFor(snapshot: { registryConfig?: Outcome<RegistryConfigRead>; crioRegistries?: Outcome<CrioRegistriesRead> }): (registry: string) => RegistryPlan {
+  const rc = snapshot.registryConfig;
+  if (rc?.ok) return (registry) => planRegistry(registry, rc.value.config, rc.value.version);
+  const crio = snapshot.crioRegistries;
+  if (crio?.ok) return (registry) => planCrioRegistry(registry, crio.value);
+  return defaultRegistryPlan;
 }

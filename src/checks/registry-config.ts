@@ -2,6 +2,7 @@
  * Findings from the node's registry configuration: config-error, mirror-config-ignored,
  * legacy-mirror-config, mirror-resolves-tags. Config evidence only (no registry calls).
  */
+import { locationHasPath, pathPrefixes, type CrioRegistriesRead } from '../domain/crio.js';
 import type { ConfigProblem, RegistryPlan } from '../domain/registry-config.js';
 import type { Finding } from '../domain/report.js';
 import { describeVersion, effectiveHostsConfig, formatProblem } from '../domain/containerd-rules.js';
@@ -22,7 +23,31 @@ function problemFinding(code: 'config-error' | 'mirror-config-ignored', p: Confi
 
 export function checkRegistryConfig(ctx: CheckContext): Finding[] {
   const rc = ctx.snapshot.registryConfig;
-  return rc?.ok ? registryConfigFindings(rc.value, ctx.registryPlans) : [];
+  if (rc?.ok) return registryConfigFindings(rc.value, ctx.registryPlans);
+  const crio = ctx.snapshot.crioRegistries;
+  return crio?.ok ? crioConfigFindings(crio.value, ctx.registryPlans) : [];
+}
+
+/** CRI-O's registries.conf: files it cannot load, what is not modelled, mirrors that resolve tags. */
+export function crioConfigFindings(read: CrioRegistriesRead, plans: readonly RegistryPlan[]): Finding[] {
+  const out: Finding[] = read.problems.map((p) => problemFinding('config-error', p, 'Fix the file: CRI-O (containers/image) fails every pull while registries.conf or a drop-in does not load.'));
+  const unmodelled = [
+    ...pathPrefixes(read).map((r) => `prefix "${r.prefix}" (${r.file}) names a repository path: planned per registry host here`),
+    ...read.registries.flatMap((r) => [r.location, ...r.mirrors.map((m) => m.location)].filter(locationHasPath).map((l) => `location "${l}" (${r.file}) rewrites repositories: asked at its host without the path`)),
+  ];
+  if (unmodelled.length > 0) {
+    out.push({
+      code: 'check-failed',
+      severity: 'warning',
+      message: `Part of registries.conf is not modelled by tagdrift, so answers for these registries may not be what CRI-O pulls: ${unmodelled.slice(0, 3).join('; ')}${unmodelled.length > 3 ? '; …' : ''}`,
+      image: undefined,
+      containers: [],
+      evidence: { reason: 'registries-conf-not-modelled', details: unmodelled.slice(0, 20) },
+      remediation: 'Prefer host-level [[registry]] entries with host-only mirror locations, or check those registries by hand.',
+    });
+  }
+  for (const plan of plans) if (plan.mirrorResolves) out.push(mirrorResolvesFinding(plan));
+  return out;
 }
 
 /** The config findings from what was read and the plans derived from it (also used without a snapshot). */

@@ -5,6 +5,7 @@
 import type { Finding } from '../domain/report.js';
 import type { RuntimeErrorKind } from '../domain/snapshot.js';
 import type { CheckContext } from './types.js';
+import { runtimeKind } from '../domain/runtime-kind.js';
 
 const RUNTIME_FIX: Record<RuntimeErrorKind, string> = {
   'socket-missing':
@@ -55,4 +56,19 @@ export function checkPodIntentUnavailable(ctx: CheckContext): Finding[] {
           : 'Check the service account can list pods (ClusterRole in deploy/) and that the API server is reachable.',
     },
   ];
+}
+
+/** A runtime tagdrift does not know how to read the configuration of: said once, clearly. */
+export function checkRuntimeUnsupported(ctx: CheckContext): Finding[] {
+  const rt = ctx.snapshot.runtime;
+  if (!rt.ok || runtimeKind(rt.value.name) !== 'other') return [];
+  return [{
+    code: 'runtime-unsupported',
+    severity: 'warning',
+    message: `The container runtime is ${rt.value.name} ${rt.value.version}: tagdrift reads the registry configuration of containerd and CRI-O only, so this node's mirrors are not analysed; its containers are still checked against the registries themselves.`,
+    image: undefined,
+    containers: [],
+    evidence: { runtime: rt.value.name, version: rt.value.version },
+    remediation: 'Nothing to fix on the node; findings that depend on mirrors are not made here.',
+  }];
 }

@@ -3,6 +3,8 @@
  * an Outcome (value or classified error, with its duration). It never throws for a
  * source failure: a node whose runtime is down still gets a snapshot.
  */
+import { readCrioRegistries } from '../adapters/crio/registries-conf.js';
+import { runtimeKind } from '../domain/runtime-kind.js';
 import { detectLayout, NODE_LAYOUTS } from '../domain/node-layouts.js';
 import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { analyze } from '../report/analyze.js';
@@ -11,7 +13,7 @@ import type { Report } from '../domain/report.js';
 import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from './ports.js';
 import { indexImages, joinContainers } from '../analyze/join.js';
 import { capTagChecks, planTagChecks } from '../analyze/tag-plan.js';
-import { defaultRegistryPlan, planRegistry } from '../analyze/registry-plan.js';
+import { plannerFor } from '../analyze/registry-plan.js';
 import { collectRegistryTruth } from './registry-truth.js';
 import type { TagAnswer } from '../domain/registry-truth.js';
 import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
@@ -99,7 +101,11 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     pods instanceof SourceFailure ? failed(pods) : outcome(() => pods.listNodePods(options.nodeName)),
   ]);
   const files = deps.hostFiles;
-  const registryConfig = files
+  // The runtime decides whose configuration says how tags resolve: CRI-O's registries.conf,
+  // or containerd's (also when the runtime did not answer: nothing else is known then).
+  const kind = runtime.ok ? runtimeKind(runtime.value.name) : 'containerd';
+  const crioRegistries = files && kind === 'cri-o' && runtime.ok ? await outcome(async () => readCrioRegistries(files, runtime.value.version)) : undefined;
+  const registryConfig = files && kind === 'containerd'
     ? await outcome(async () =>
         collectRegistryConfig(
           files,
@@ -122,6 +128,7 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     containers,
     pods: podList,
     ...(registryConfig ? { registryConfig } : {}),
+    ...(crioRegistries ? { crioRegistries } : {}),
     imageMeta: {},
   } as NodeSnapshot;
 }
@@ -181,10 +188,7 @@ export async function askRegistries(
 ): Promise<{ answers: TagAnswer[]; deferred: number }> {
   const images = snapshot.images.ok ? snapshot.images.value : [];
   const containers = joinContainers(snapshot, indexImages(images));
-  const rc = snapshot.registryConfig;
-  const plans = planTagChecks(containers, images, (registry) =>
-    rc?.ok ? planRegistry(registry, rc.value.config, rc.value.version) : defaultRegistryPlan(registry),
-  );
+  const plans = planTagChecks(containers, images, plannerFor(snapshot));
   // The window of cached-only tags moves every 5 minutes of collection time.
   const rotation = Math.floor(Date.parse(snapshot.collectedAt) / 300_000);
   const capped = capTagChecks(plans, maxTags, Number.isFinite(rotation) ? rotation : 0);

@@ -88,6 +88,11 @@ export const FINDING_CODES = {
     title: 'containerd or its CRI plugin will not load this configuration',
     anchor: 'config-error',
   },
+  'runtime-unsupported': {
+    severity: 'warning',
+    title: 'The container runtime is neither containerd nor CRI-O: how this node resolves tags is not analysed',
+    anchor: 'runtime-unsupported',
+  },
   'config-not-found': {
     severity: 'warning',
     title: "No containerd configuration was found under --host-root at any known location, so this node's mirrors are unknown",

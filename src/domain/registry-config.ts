@@ -131,5 +131,5 @@ export interface RegistryPlan {
   readonly resolvesTagsVia: string;
   /** True when that endpoint is not the registry's upstream. */
   readonly mirrorResolves: boolean;
-  readonly mode: 'hosts' | 'legacy-mirrors' | 'default';
+  readonly mode: 'hosts' | 'legacy-mirrors' | 'default' | 'registries-conf';
 }

@@ -7,6 +7,7 @@
  * error is never mistaken for "nothing there".
  */
 
+import type { CrioRegistriesRead } from './crio.js';
 import type { RegistryConfigSnapshot, RuntimeVersion } from './registry-config.js';
 import type { TagAnswer } from './registry-truth.js';
 
@@ -109,6 +110,8 @@ export interface ImageBuildMeta {
 }
 
 /** The node's registry configuration as read, and the runtime version whose rules were applied. */
+export type { CrioRegistriesRead };
+
 export interface RegistryConfigRead {
   readonly version: RuntimeVersion;
   readonly config: RegistryConfigSnapshot;
@@ -136,6 +139,8 @@ export interface NodeSnapshot {
   readonly pods: Outcome<readonly PodRecord[], KubeErrorKind>;
   /** config.toml + hosts.toml; absent when not collected. */
   readonly registryConfig?: Outcome<RegistryConfigRead>;
+  /** CRI-O nodes: registries.conf and its drop-ins, read instead of containerd's configuration. */
+  readonly crioRegistries?: Outcome<CrioRegistriesRead>;
   /** What each checked tag points to now, per endpoint; absent when registries were not asked. */
   readonly registryTruth?: readonly TagAnswer[];
   /** Tags not asked this scan because of the per-scan cap (asked in later scans). */

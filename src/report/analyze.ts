@@ -3,6 +3,7 @@
  * (generatedAt is the snapshot's collection time), so the same snapshot always
  * gives the same report.
  */
+import { planCrioRegistry, type CrioRegistriesRead } from '../domain/crio.js';
 import { formatRef } from '../domain/image-ref.js';
 import { SEVERITIES, severityRank, type Severity } from '../domain/finding-codes.js';
 import { REPORT_SCHEMA_VERSION, type Finding, type Report, type SourceStatus } from '../domain/report.js';
@@ -34,7 +35,9 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   const ctxIndex = index;
   const containers = joinContainers(snapshot, index);
   const rc = snapshot.registryConfig;
-  const registries = rc?.ok ? registriesSection(rc.value, registriesNamed(containers, images.flatMap((i) => i.repoTags))) : undefined;
+  const crio = snapshot.crioRegistries;
+  const named = () => registriesNamed(containers, images.flatMap((i) => i.repoTags));
+  const registries = rc?.ok ? registriesSection(rc.value, named()) : crio?.ok ? crioRegistriesSection(crio.value, named()) : undefined;
   const truth = truthByTag(snapshot.registryTruth ?? []);
   let byRepoDigest: Map<string, ImageRecord> | undefined;
   const nodeImageFor = (name: string, answer: TagResolved): ImageRecord | undefined => {
@@ -72,7 +75,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       images: status(snapshot.images),
       containers: status(snapshot.containers),
       pods: status(snapshot.pods),
-      ...(snapshot.registryConfig ? { registryConfig: status(snapshot.registryConfig) } : {}),
+      ...(snapshot.registryConfig ? { registryConfig: status(snapshot.registryConfig) } : snapshot.crioRegistries ? { registryConfig: status(snapshot.crioRegistries) } : {}),
     },
     images: images.map((i) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: i.size })),
     containers: containers.map((v) => ({
@@ -121,6 +124,21 @@ function registriesSection(read: RegistryConfigRead, named: readonly string[]): 
     filesRead: [...config.config.files, ...config.hostsFiles.map((h) => h.file)],
     configPath: { roots: eff.roots, source: eff.source },
     registries: plans,
+  };
+}
+
+/** CRI-O: plans from registries.conf for every configured and every named registry. */
+const REGISTRIES_CONF_PATH = '/etc/containers/registries.conf';
+
+function crioRegistriesSection(read: CrioRegistriesRead, named: readonly string[]): RegistriesSection {
+  const names = new Set([...read.registries.filter((r) => !r.prefix.includes('/') && !r.prefix.startsWith('*.')).map((r) => r.prefix), ...named]);
+  return {
+    rules: `CRI-O ${read.runtimeVersion} (registries.conf)`,
+    layout: { id: 'cri-o', name: 'CRI-O', source: 'detected' },
+    configFile: REGISTRIES_CONF_PATH,
+    filesRead: read.files,
+    configPath: { roots: [], source: 'registries.conf' },
+    registries: [...names].sort().map((r) => planCrioRegistry(r, read)),
   };
 }
 

@@ -42,7 +42,8 @@ export class FakeCri {
   private server: grpc.Server | undefined;
   private images: FakeImage[] = [];
   private containers: FakeContainer[] = [];
-  private version = { version: '0.1.0', runtimeName: 'fake-cri', runtimeVersion: 'v0.0.0-fake', runtimeApiVersion: 'v1' };
+  // Emulates containerd unless told otherwise (withVersion): the runtime name decides whose configuration is read.
+  private version = { version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v0.0.0-fake', runtimeApiVersion: 'v1' };
   /** Milliseconds to wait before answering any call (a slow or hung runtime). */
   delayMs = 0;
   /** When set, every call fails with this gRPC status. */

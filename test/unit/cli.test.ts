@@ -54,7 +54,7 @@ describe('tagdrift scan (fake runtime)', () => {
     expect(Object.keys(report)).toEqual(
       expect.arrayContaining(['schemaVersion', 'node', 'generatedAt', 'runtime', 'images', 'containers', 'findings']),
     );
-    expect(report.runtime).toEqual({ name: 'fake-cri', version: 'v0.0.0-fake', apiVersion: 'v1' });
+    expect(report.runtime).toEqual({ name: 'containerd', version: 'v0.0.0-fake', apiVersion: 'v1' });
     const f = report.findings.find((x) => x.code === 'running-superseded');
     expect(f?.evidence).toMatchObject({ runningDigest: old.digest, nodeDigest: cur.digest, runningBuild: { version: '1.0.0' } });
     expect(res.stdout + res.stderr).not.toContain('canary-env-Qq7');
