@@ -18,7 +18,8 @@ export interface RuntimeWorld {
   readonly manifestDigest: string;
   readonly imageId: string;
   readonly version: string;
-  readonly container: { id: string; name: string; podName: string; podNamespace: string };
+  /** `userSpecifiedImage`: the pod's image string kubelet passed at CreateContainer. */
+  readonly container: { id: string; name: string; podName: string; podNamespace: string; userSpecifiedImage: string };
   readonly teardown: () => Promise<void>;
 }
 
@@ -63,6 +64,16 @@ export function runtimeClientConformance(label: string, setup: () => Promise<Run
       expect(c!.podNamespace).toBe(w.container.podNamespace);
       expect(c!.podUid).toMatch(/.+/);
       expect(c!.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    });
+
+    it("returns the pod's image string and the image ID only from the containerd releases that have them (2.0, 2.3)", async () => {
+      const v = await w.client.version();
+      const m = /^v?(\d+)\.(\d+)/.exec(v.version);
+      const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+      const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+      const c = (await w.client.listContainers()).find((x) => x.id === w.container.id)!;
+      expect(c.userSpecifiedImage, `user_specified_image on containerd ${v.version}`).toBe(atLeast(2, 0) ? w.container.userSpecifiedImage : undefined);
+      expect(c.imageId, `image_id on containerd ${v.version}`).toBe(atLeast(2, 3) ? w.imageId : undefined);
     });
 
     it('reads build metadata from the image config and nothing else', async () => {

@@ -63,6 +63,22 @@ export class FakeCri {
     return this;
   }
 
+  /**
+   * Answers as this containerd release does (node-layouts fact sheet §3): ListContainers
+   * carries `user_specified_image` from 2.0 and `image_id` from 2.3; ContainerStatus names
+   * the image by its first tag when it has one, `image_ref` by its first repo digest, and
+   * `image_id` from 2.3. Without a release, the fake answers as the bed's 1.6 does.
+   */
+  emulate(release: '1.6.20' | '1.7.34' | '2.0.11' | '2.1.9' | '2.2.7' | '2.3.4'): this {
+    this.release = release.split('.').map(Number) as [number, number, number];
+    return this.withVersion({ runtimeName: 'containerd', runtimeVersion: `v${release}` });
+  }
+
+  private release: [number, number, number] = [1, 6, 20];
+  private atLeast(major: number, minor: number): boolean {
+    return this.release[0] > major || (this.release[0] === major && this.release[1] >= minor);
+  }
+
   withVersion(v: Partial<typeof this.version>): this {
     this.version = { ...this.version, ...v };
     return this;
@@ -120,8 +136,9 @@ export class FakeCri {
           id: c.id,
           podSandboxId: c.podSandboxId,
           metadata: { name: c.name, attempt: 0 },
-          image: { image: c.imageId, userSpecifiedImage: c.userSpecifiedImage ?? '' },
+          image: { image: c.imageId, userSpecifiedImage: this.atLeast(2, 0) ? c.userSpecifiedImage ?? '' : '' },
           imageRef: c.imageId,
+          imageId: this.atLeast(2, 3) ? c.imageId : '',
           state: c.state,
           createdAt: '1767225600000000000',
           labels: {
@@ -147,7 +164,15 @@ export class FakeCri {
             this.record(method);
             const c = this.containers.find((x) => x.id === call.request.containerId);
             if (!c) return cb({ code: grpc.status.NOT_FOUND, details: 'no such container' } as grpc.ServiceError);
-            cb(null, { status: { id: c.id, metadata: { name: c.name }, state: c.state, image: { image: c.imageId }, imageRef: c.imageId } });
+            const image = this.images.find((i) => i.id === c.imageId);
+            cb(null, {
+              status: {
+                id: c.id, metadata: { name: c.name }, state: c.state,
+                image: { image: image?.repoTags[0] ?? c.imageId, userSpecifiedImage: this.atLeast(2, 0) && !image?.repoTags[0] ? c.userSpecifiedImage ?? '' : '' },
+                imageRef: image?.repoDigests[0] ?? c.imageId,
+                imageId: this.atLeast(2, 3) ? c.imageId : '',
+              },
+            });
           }) as grpc.UntypedHandleCall;
         } else if (allowed[method] && (ALLOWED_CRI_METHODS as readonly string[]).includes(method)) {
           impl[name] = allowed[method]!;

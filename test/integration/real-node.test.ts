@@ -158,7 +158,7 @@ runtimeClientConformance('real containerd', async () => {
     manifestDigest: apiImage.manifestDigest,
     imageId: apiImage.imageId,
     version: '4.2.0',
-    container: { id: apiPod.containerIds['api']!, name: 'api', podName: 'api-0', podNamespace: 'shop' },
+    container: { id: apiPod.containerIds['api']!, name: 'api', podName: 'api-0', podNamespace: 'shop', userSpecifiedImage: apiImage.ref },
     teardown: async () => client.close(),
   };
 });

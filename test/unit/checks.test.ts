@@ -69,6 +69,15 @@ describe('running-superseded', () => {
     expect(f?.image).toBe('docker.io/library/nginx:1.25');
   });
 
+  it("containerd 2.x's user_specified_image never contradicts the pod spec: the pod's image wins", () => {
+    const b = new SnapshotBuilder();
+    const img = b.image('v1', [`${R}/a:1`]);
+    b.pod({ name: 'p', image: `${R}/a:1`, imageId: img.id, userSpecifiedImage: `${R}/other:9` });
+    const c = analyze(b.build()).containers.find((x) => x.pod === 'p')!;
+    expect(c.image).toBe(`${R}/a:1`);
+    expect(c.imageSource).toBe('pod-spec');
+  });
+
   it('without pod intent uses user_specified_image when the runtime keeps it', () => {
     const b = new SnapshotBuilder().podsFail('not-configured');
     const old = b.image('v1', [], [`${R}/a`]);
