@@ -11,6 +11,7 @@ Usage:
   tagdrift registries [options]   how this node resolves tags (config.toml, hosts.toml), no runtime needed
   tagdrift agent [options]        run as the node agent: scan on an interval, serve the HTTP API and /metrics
   tagdrift cluster [options]      every node's findings merged, and digest drift across nodes (also: kubectl tagdrift)
+  tagdrift resolver [options]     the shared resolver: one registry question per tag for the whole cluster
   tagdrift help [command]         show help
   tagdrift --version              print the version
 
@@ -26,10 +27,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     const which = rest[0];
-    process.stdout.write(which === 'scan' || which === 'registries' || which === 'agent' || which === 'cluster' ? `Usage: tagdrift ${which} [options]\n\n${helpText(which)}\n` : USAGE);
+    process.stdout.write(which === 'scan' || which === 'registries' || which === 'agent' || which === 'cluster' || which === 'resolver' ? `Usage: tagdrift ${which} [options]\n\n${helpText(which)}\n` : USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  if (command === 'scan' || command === 'registries' || command === 'agent' || command === 'cluster') {
+  if (command === 'scan' || command === 'registries' || command === 'agent' || command === 'cluster' || command === 'resolver') {
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`Usage: tagdrift ${command} [options]\n\n${helpText(command)}\n`);
       return EXIT.ok;
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     // Each command loads only its own modules: the agent never pays for the cluster
     // command's rendering or the scan's tables.
     if (command === 'agent') process.exit(await (await import('./agent.js')).runAgent(options));
+    if (command === 'resolver') process.exit(await (await import('./resolver.js')).runResolver(options));
     if (command === 'cluster') return (await import('./cluster.js')).runCluster(options, { ...io, stderr: process.stderr, isTTY: process.stdout.isTTY === true });
     return command === 'scan' ? (await import('./scan.js')).runScan(options, io) : (await import('./registries.js')).runRegistries(options, io);
   }

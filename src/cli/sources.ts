@@ -5,8 +5,9 @@ import { loadKubeApi, type KubeApi } from '../adapters/kube/api.js';
 import { createHostFiles, type HostFiles } from '../adapters/containerd/host-files.js';
 import { RegistryClient } from '../adapters/registry/client.js';
 import { createRegistryLookup } from '../adapters/registry/lookup.js';
+import { createSharedLookup, ResolverHealth } from '../adapters/registry/shared-lookup.js';
 import { loadCredentials } from '../adapters/registry/credentials.js';
-import { SourceFailure, type PodSource, type RuntimeClient } from '../collect/ports.js';
+import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../collect/ports.js';
 import type { CollectDeps, CollectOptions } from '../collect/collect.js';
 import { OptionsError, type Options } from '../config/options.js';
 import type { Logger } from '../log.js';
@@ -58,6 +59,13 @@ export async function createSources(options: Options, log: Logger, hooks: Source
         })
       : undefined;
   const hostFiles = createHostFiles(options.hostRoot);
+  // With a shared resolver, questions every node asks alike go there (one answer per cluster).
+  const health = new ResolverHealth();
+  const credentialHosts = new Set([...credentials.keys()]);
+  const lookupFor = (direct: RegistryLookup): RegistryLookup =>
+    options.resolverUrl
+      ? createSharedLookup(direct, { resolverUrl: options.resolverUrl, nodeAddresses: options.nodeIp ? [options.nodeIp] : [], credentialHosts, fallbackPerScan: options.resolverFallback }, health)
+      : direct;
   const kubeApi = await loadKubeApi(options.kubeconfig, { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser });
   const pods = kubeApi instanceof SourceFailure ? kubeApi : kubePodSource(kubeApi, { timeoutMs: options.kubeTimeoutMs });
   if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
@@ -69,7 +77,7 @@ export async function createSources(options: Options, log: Logger, hooks: Source
     kubeApi,
     deps: () => ({
       runtime, pods, now: () => new Date(), hostFiles,
-      ...(registry ? { registry: createRegistryLookup(registry, hostFiles), registryMaxTags: options.registryMaxTags } : {}),
+      ...(registry ? { registry: lookupFor(createRegistryLookup(registry, hostFiles)), registryMaxTags: options.registryMaxTags } : {}),
     }),
     collectOptions: () => ({
       nodeName: options.nodeName,

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_RUNTIME_ENDPOINT } from '../adapters/cri/endpoint.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../checks/types.js';
 
-export type Command = 'scan' | 'registries' | 'agent' | 'cluster';
+export type Command = 'scan' | 'registries' | 'agent' | 'cluster' | 'resolver';
 
 type Kind = 'string' | 'duration' | 'list' | 'int' | 'bool' | { choices: readonly string[] };
 
@@ -51,6 +51,11 @@ export interface Options {
   readonly livenessTimeoutMs: number;
   readonly apiAuth: 'kubernetes' | 'none';
   readonly events: boolean;
+  readonly resolverUrl: string | undefined;
+  readonly resolverFallback: number;
+  readonly nodeIp: string | undefined;
+  readonly resolverBudget: number;
+  readonly resolverReplicas: number;
   readonly podName: string | undefined;
   readonly podNamespace: string;
   readonly agentNamespace: string;
@@ -111,7 +116,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'logLevel', flag: '--log-level', env: 'TAGDRIFT_LOG_LEVEL', kind: { choices: ['error', 'warn', 'info', 'debug'] },
-    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan', 'registries', 'agent', 'cluster'],
+    default: 'warn', help: 'log verbosity (logs go to stderr as JSON lines)', commands: ['scan', 'registries', 'agent', 'cluster', 'resolver'],
   },
   {
     key: 'hostRoot', flag: '--host-root', env: 'TAGDRIFT_HOST_ROOT', kind: 'string', default: '/',
@@ -132,15 +137,15 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'registryAuthFile', flag: '--registry-auth-file', env: 'TAGDRIFT_REGISTRY_AUTH_FILE', kind: 'string', default: undefined,
-    defaultLabel: 'anonymous', help: 'docker config.json with registry credentials (e.g. a mounted pull secret)', commands: ['scan', 'agent'],
+    defaultLabel: 'anonymous', help: 'docker config.json with registry credentials (e.g. a mounted pull secret)', commands: ['scan', 'agent', 'resolver'],
   },
   {
     key: 'registryTimeoutMs', flag: '--registry-timeout', env: 'TAGDRIFT_REGISTRY_TIMEOUT', kind: 'duration',
-    default: '10s', help: 'total deadline for each registry request (connecting is capped at 3s)', commands: ['scan', 'agent'],
+    default: '10s', help: 'total deadline for each registry request (connecting is capped at 3s)', commands: ['scan', 'agent', 'resolver'],
   },
   {
     key: 'registryCacheTtlMs', flag: '--registry-cache-ttl', env: 'TAGDRIFT_REGISTRY_CACHE_TTL', kind: 'duration',
-    default: '60s', help: 'how long a registry answer is reused before the tag is asked again', commands: ['scan', 'agent'],
+    default: '60s', help: 'how long a registry answer is reused before the tag is asked again', commands: ['scan', 'agent', 'resolver'],
   },
   {
     key: 'registryMaxTags', flag: '--registry-max-tags', env: 'TAGDRIFT_REGISTRY_MAX_TAGS', kind: 'int',
@@ -148,11 +153,31 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'listen', flag: '--listen', env: 'TAGDRIFT_LISTEN', kind: 'string',
-    default: '0.0.0.0:9420', help: 'address:port of the HTTP API and /metrics', commands: ['agent'],
+    default: '0.0.0.0:9420', help: 'address:port of the HTTP API and /metrics', commands: ['agent', 'resolver'],
   },
   {
     key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',
     default: '5m', help: 'time between scans (each delay varies by ±10 % so agents do not scan in step)', commands: ['agent'],
+  },
+  {
+    key: 'resolverUrl', flag: '--resolver-url', env: 'TAGDRIFT_RESOLVER_URL', kind: 'string', default: undefined,
+    help: 'the shared resolver (deploy/components/resolver): tag questions every node asks alike go there; node-local mirrors and endpoints needing node credentials stay on the node', commands: ['agent', 'scan'],
+  },
+  {
+    key: 'resolverFallback', flag: '--resolver-fallback', env: 'TAGDRIFT_RESOLVER_FALLBACK', kind: 'int', default: '20',
+    help: 'tag questions a scan asks registries directly while the shared resolver is down (the rest are reported unverified)', commands: ['agent', 'scan'],
+  },
+  {
+    key: 'nodeIp', flag: '--node-ip', env: 'NODE_IP', kind: 'string', default: undefined,
+    help: "this node's address (the downward API's status.hostIP): mirrors there are node-local and never sent to the shared resolver", commands: ['agent', 'scan'],
+  },
+  {
+    key: 'resolverBudget', flag: '--budget', env: 'TAGDRIFT_RESOLVER_BUDGET', kind: 'int', default: '20',
+    help: 'registry requests a second per registry host, for the whole cluster (each replica takes its share)', commands: ['resolver'],
+  },
+  {
+    key: 'resolverReplicas', flag: '--replicas', env: 'TAGDRIFT_RESOLVER_REPLICAS', kind: 'int', default: '2',
+    help: 'replicas of the resolver sharing the budget', commands: ['resolver'],
   },
   {
     key: 'events', flag: '--events', env: 'TAGDRIFT_EVENTS', kind: 'bool', default: 'false',

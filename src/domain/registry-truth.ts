@@ -58,6 +58,8 @@ export interface TagResolved {
   readonly platformUnverified?: string;
   /** Build metadata of the registry's image (fetched only when it differs from the node's). */
   readonly build?: ImageBuildMeta;
+  /** Set when the shared resolver (not this node) asked the registry. */
+  readonly via?: 'resolver';
 }
 
 export interface TagUnverified {
@@ -65,6 +67,8 @@ export interface TagUnverified {
   readonly kind: RegistryErrorKind;
   /** Host, status and registry error code only: never credentials, query values or body text. */
   readonly message: string;
+  /** Set when the shared resolver (not this node) answered. */
+  readonly via?: 'resolver';
 }
 
 export interface TagAnswer {

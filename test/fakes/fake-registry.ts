@@ -53,14 +53,14 @@ export class FakeRegistry {
   host = '';
 
   /** Listens on loopback; with `tls` it serves HTTPS with that key and certificate (and requires client certificates signed by `clientCa`). */
-  async start(tls?: { key: string; cert: string; clientCa?: string }): Promise<this> {
+  async start(tls?: { key: string; cert: string; clientCa?: string }, host = '127.0.0.1'): Promise<this> {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
     this.server = tls
       ? https.createServer({ key: tls.key, cert: tls.cert, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
       : http.createServer(handler);
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(0, host, resolve));
     const port = (this.server.address() as AddressInfo).port;
-    this.host = `127.0.0.1:${port}`;
+    this.host = `${host}:${port}`;
     this.url = `${tls ? 'https' : 'http'}://${this.host}`;
     return this;
   }

@@ -140,6 +140,12 @@ export class RegistryClient {
     this.agents.destroy();
   }
 
+  /** The cached answer for `repository:tag` at this endpoint, while it is fresh; no request. */
+  cachedTag(endpoint: RegistryEndpoint, registry: string, repository: string, tag: string): TagResolved | Fail | undefined {
+    const cached = this.cache.get(`${endpoint.url}|${registry}|${repository}|${tag}`);
+    return cached && cached.expires > this.o.now() ? cached.value : undefined;
+  }
+
   /** What `repository:tag` points to at this endpoint now. Never rejects. */
   resolveTag(endpoint: RegistryEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | Fail> {
     const key = `${endpoint.url}|${registry}|${repository}|${tag}`;

@@ -1,0 +1,96 @@
+/**
+ * The agent's side of the shared resolver: tag questions any node could ask the same way go
+ * to the resolver (one answer for the whole cluster per cache period); the rest stay on the
+ * node — node-local endpoints (loopback, link-local, this node's own address: spegel and
+ * other node mirrors) and endpoints that need this node's credentials, certificates or
+ * hosts.toml headers, which never leave it.
+ *
+ * When the resolver cannot be reached, the node asks directly within a small budget per scan
+ * and reports the rest as unverified (`check-failed`), then tries the resolver again after a
+ * back-off: no restart needed, no single point of failure for the node's own view.
+ */
+import type { RegistryLookup } from '../../collect/ports.js';
+import type { PlannedEndpoint } from '../../domain/registry-config.js';
+import type { TagResolved, TagUnverified } from '../../domain/registry-truth.js';
+import { nodeLocalHost } from '../../domain/addresses.js';
+
+export interface SharedLookupOptions {
+  readonly resolverUrl: string;
+  /** This node's addresses (NODE_IP): mirrors there are node-local. */
+  readonly nodeAddresses: readonly string[];
+  /** Registry hosts this node holds credentials for (they are not sent to the resolver). */
+  readonly credentialHosts: ReadonlySet<string>;
+  /** Direct questions a scan may ask while the resolver is down. */
+  readonly fallbackPerScan: number;
+  readonly timeoutMs?: number;
+  readonly now?: () => number;
+}
+
+/** Shared across scans: the resolver's health and back-off. */
+export class ResolverHealth {
+  downUntil = 0;
+  failures = 0;
+  constructor(private readonly now: () => number = Date.now) {}
+  usable(): boolean {
+    return this.now() >= this.downUntil;
+  }
+  failed(): void {
+    this.failures += 1;
+    this.downUntil = this.now() + Math.min(60_000, 2_000 * 2 ** Math.min(this.failures - 1, 5));
+  }
+  ok(): void {
+    this.failures = 0;
+    this.downUntil = 0;
+  }
+}
+
+/** Whether a planned endpoint's tag question may be asked by the resolver for this node. */
+export function shareable(e: PlannedEndpoint, o: Pick<SharedLookupOptions, 'nodeAddresses' | 'credentialHosts'>): boolean {
+  let url: URL;
+  try {
+    url = new URL(e.url);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (nodeLocalHost(url.host) || o.nodeAddresses.includes(host)) return false;
+  if (e.headerNames.length > 0 || (e.tls && (e.tls.ca.length > 0 || e.tls.clientPairs.length > 0)) || e.skipVerify) return false;
+  return !o.credentialHosts.has(url.host) && !o.credentialHosts.has(host);
+}
+
+/** One per scan, over the node's own lookup: the fallback budget is per scan. */
+export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOptions, health: ResolverHealth): RegistryLookup {
+  let fallbackLeft = o.fallbackPerScan;
+  const viaResolver = async (e: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified | undefined> => {
+    if (!health.usable()) return undefined;
+    try {
+      const res = await fetch(new URL('/v1/resolve', o.resolverUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ endpoint: e.url, registry, repository, tag }),
+        signal: AbortSignal.timeout(o.timeoutMs ?? 5_000),
+      });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      const answer = (await res.json()) as TagResolved | TagUnverified;
+      health.ok();
+      return answer;
+    } catch {
+      health.failed();
+      return undefined;
+    }
+  };
+  return {
+    async resolveTag(e, registry, repository, tag) {
+      if (!shareable(e, o)) return direct.resolveTag(e, registry, repository, tag);
+      const shared = await viaResolver(e, registry, repository, tag);
+      if (shared) return shared;
+      if (fallbackLeft > 0) {
+        fallbackLeft -= 1;
+        return direct.resolveTag(e, registry, repository, tag);
+      }
+      return { ok: false, kind: 'unreachable', message: `the shared resolver ${new URL(o.resolverUrl).host} is not answering and this scan's direct budget (${o.fallbackPerScan}) is spent: asked again next scan` };
+    },
+    platformImage: (e, registry, repository, digest) => direct.platformImage(e, registry, repository, digest),
+    buildMeta: (e, registry, repository, digest) => direct.buildMeta(e, registry, repository, digest),
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The shared resolver and the agents' side of it, over HTTP with a fake registry on a
+ * routable address of this machine: one registry request per question per cache period
+ * whatever the number of nodes asking, a per-registry budget that defers the rest as
+ * unverified, node-local endpoints and node credentials kept on the node, and a resolver
+ * that goes away: the node asks directly within its small budget, reports the rest
+ * unverified, and uses the resolver again once it is back.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../src/adapters/registry/client.js';
+import { createSharedLookup, ResolverHealth, shareable } from '../../src/adapters/registry/shared-lookup.js';
+import type { RegistryLookup } from '../../src/collect/ports.js';
+import type { PlannedEndpoint } from '../../src/domain/registry-config.js';
+import type { TagResolved, TagUnverified } from '../../src/domain/registry-truth.js';
+import { buildResolverApp } from '../../src/resolver/resolver.js';
+import { fakeDigest } from '../fakes/fake-cri.js';
+import { FakeRegistry } from '../fakes/fake-registry.js';
+import { routableAddress } from '../helpers/routable.js';
+
+const MT = 'application/vnd.oci.image.manifest.v1+json';
+const manifest = (seed: string) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: fakeDigest(seed), size: 2 }, layers: [] }));
+const net = routableAddress();
+const registry = new FakeRegistry();
+let app: FastifyInstance;
+let resolverUrl: string;
+const endpoint = (url: string): PlannedEndpoint => ({ url, capabilities: ['pull', 'resolve'], source: 'test', skipVerify: false, headerNames: [] });
+
+beforeAll(async () => {
+  await registry.start(undefined, net.address);
+  for (let i = 0; i < 20; i++) registry.putManifest(`team/app${i}`, manifest(`app${i}`), MT, '1.0');
+  app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: 60_000 }), budgetPerSecond: 5, replicas: 1, version: 't' });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  resolverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await app?.close();
+  await registry.stop();
+  net.cleanup();
+});
+
+const heads = () => registry.manifestRequests().length;
+const ask = async (repo: string): Promise<TagResolved | TagUnverified> =>
+  (await (await fetch(`${resolverUrl}/v1/resolve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpoint: registry.url, registry: registry.host, repository: repo, tag: '1.0' }) })).json()) as TagResolved | TagUnverified;
+
+describe('shared resolver', () => {
+  it('200 nodes asking the same question: one registry request', async () => {
+    const before = heads();
+    const answers = await Promise.all(Array.from({ length: 200 }, () => ask('team/app0')));
+    expect(heads() - before).toBe(1);
+    for (const a of answers) expect(a).toMatchObject({ ok: true, via: 'resolver' });
+  });
+
+  it('over the per-registry budget: deferred as rate-limited with the reason, never guessed', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => ask(`team/app${i + 1}`)));
+    const deferred = answers.filter((a) => !a.ok && a.kind === 'rate-limited');
+    expect(answers.filter((a) => a.ok).length).toBeLessThanOrEqual(5);
+    expect(deferred.length).toBeGreaterThanOrEqual(7);
+    expect((deferred[0] as TagUnverified).message).toMatch(/shared per-registry budget \(5 requests\/s\)/);
+  });
+
+  it('refuses node-local endpoints and URLs with credentials', async () => {
+    for (const url of ['http://127.0.0.1:30020', 'http://[::1]:5000', 'http://169.254.169.254', 'https://user:pw@registry.example']) {
+      const res = await fetch(`${resolverUrl}/v1/resolve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpoint: url, registry: 'r', repository: 'a', tag: '1' }) });
+      expect(res.status, url).toBe(400);
+    }
+  });
+});
+
+describe("the agent's side", () => {
+  const opts = { nodeAddresses: ['10.0.0.7'], credentialHosts: new Set(['private.example:5000']) };
+
+  it('keeps node-local endpoints, node credentials, certificates and headers on the node', () => {
+    expect(shareable(endpoint('https://registry-1.docker.io'), opts)).toBe(true);
+    expect(shareable(endpoint('http://127.0.0.1:30020'), opts)).toBe(false);
+    expect(shareable(endpoint('http://10.0.0.7:30020'), opts)).toBe(false);
+    expect(shareable(endpoint('https://private.example:5000'), opts)).toBe(false);
+    expect(shareable({ ...endpoint('https://mirror.example'), headerNames: ['authorization'] }, opts)).toBe(false);
+    expect(shareable({ ...endpoint('https://mirror.example'), tls: { ca: ['/etc/ca.pem'], clientPairs: [] } }, opts)).toBe(false);
+  });
+
+  it('resolver down: direct within the per-scan budget, the rest unverified; back: used again without a restart', async () => {
+    let direct = 0;
+    const directLookup: RegistryLookup = {
+      resolveTag: async () => {
+        direct += 1;
+        return { ok: true, digest: fakeDigest('direct'), mediaType: MT };
+      },
+      platformImage: async () => ({ ok: false, reason: 'x' }),
+      buildMeta: async () => undefined,
+    };
+    let now = 0;
+    const health = new ResolverHealth(() => now);
+    // A resolver address nothing listens on.
+    const down = createSharedLookup(directLookup, { resolverUrl: 'http://127.0.0.1:9', nodeAddresses: [], credentialHosts: new Set(), fallbackPerScan: 3, timeoutMs: 1_000, now: () => now }, health);
+    const results = [];
+    for (let i = 0; i < 6; i++) results.push(await down.resolveTag(endpoint(registry.url), registry.host, `team/app${i}`, '1.0'));
+    expect(direct).toBe(3);
+    expect(results.filter((r) => !r.ok).map((r) => (r as TagUnverified).message)[0]).toMatch(/not answering and this scan's direct budget \(3\) is spent/);
+    // The next scan, after the back-off, with the resolver back: answers come from it.
+    now += 120_000;
+    const up = createSharedLookup(directLookup, { resolverUrl, nodeAddresses: [], credentialHosts: new Set(), fallbackPerScan: 3, now: () => now }, health);
+    const r = await up.resolveTag(endpoint(registry.url), registry.host, 'team/app0', '1.0');
+    expect(r).toMatchObject({ ok: true, via: 'resolver' });
+    expect(direct).toBe(3);
+  });
+});
