@@ -66,6 +66,8 @@ function fieldRef(path: string, ctx: PodContext, namespace: string): string {
     case 'metadata.name': return ctx.podName;
     case 'metadata.namespace': return namespace;
     case 'metadata.uid': return ctx.uid;
+    // The bed's node address: its loopback (no CNI, the node's network).
+    case 'status.hostIP': return '127.0.0.1';
     default: throw new Error(`manifest-pod: downward API field ${path} is not translated`);
   }
 }

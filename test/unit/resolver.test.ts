@@ -107,3 +107,22 @@ describe("the agent's side", () => {
     expect(direct).toBe(3);
   });
 });
+
+describe('deploy/components/resolver', () => {
+  it('renders a hardened Deployment (meets Pod Security restricted), its Service, PDB and NetworkPolicy, and points the agents at it', async () => {
+    const { overlay } = await import('../helpers/kustomize.js');
+    const { strictestLevel } = await import('../helpers/pod-security.js');
+    const objs = overlay('resources: [../../deploy]\ncomponents: [../../deploy/components/resolver]\n');
+    const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'tagdrift-resolver')!;
+    expect(dep['spec'].replicas).toBe(2);
+    expect(strictestLevel(dep['spec'].template.spec)).toBe('restricted');
+    const env = dep['spec'].template.spec.containers[0].env as { name: string; value: string }[];
+    expect(Number(env.find((e) => e.name === 'TAGDRIFT_RESOLVER_REPLICAS')!.value)).toBe(dep['spec'].replicas);
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'tagdrift-resolver')!;
+    const agentEnv = objs.find((o) => o.kind === 'DaemonSet')!['spec'].template.spec.containers[0].env as { name: string; value?: string }[];
+    expect(agentEnv.find((e) => e.name === 'TAGDRIFT_RESOLVER_URL')?.value).toBe(`http://${svc.metadata.name}.${svc.metadata.namespace}.svc:${svc['spec'].ports[0].port}`);
+    expect(objs.some((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'tagdrift-resolver')).toBe(true);
+    expect(objs.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'tagdrift-resolver')).toBe(true);
+  });
+});
+
