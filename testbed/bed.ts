@@ -28,6 +28,8 @@ export interface TestBedOptions {
    * reach it. For running the agent's image as the DaemonSet does.
    */
   readonly nodeLayout?: boolean;
+  /** Address the upstream registry listens on (default loopback): a routable one for a shared resolver. */
+  readonly registryAddress?: string;
   /** Reuse registries from another bed (several nodes, one registry). */
   readonly shared?: { upstream: RunningRegistry; mirror?: RunningRegistry; sandboxImage: string };
 }
@@ -62,7 +64,7 @@ export class TestBed {
       let mirror = options.shared?.mirror;
       let sandboxImage = options.shared?.sandboxImage;
       if (!upstream) {
-        upstream = await startRegistry(dir, 'upstream');
+        upstream = await startRegistry(dir, 'upstream', undefined, undefined, options.registryAddress);
         cleanup.push(() => upstream!.stop());
         if (options.withMirror) {
           mirror = await startRegistry(dir, 'mirror');

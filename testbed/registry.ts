@@ -23,7 +23,7 @@ export interface TokenAuthConfig {
 }
 
 /** Starts a registry; with `port` (a restart) it reuses that port and the same storage. */
-export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig, port?: number): Promise<RunningRegistry> {
+export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig, port?: number, address = '127.0.0.1'): Promise<RunningRegistry> {
   port ??= await freePort();
   const root = join(dir, name);
   mkdirSync(join(root, 'data'), { recursive: true });
@@ -40,7 +40,7 @@ export async function startRegistry(dir: string, name: string, tokenAuth?: Token
       '  delete:',
       '    enabled: true',
       'http:',
-      `  addr: 127.0.0.1:${port}`,
+      `  addr: ${address}:${port}`,
       ...(tokenAuth
         ? ['auth:', '  token:', `    realm: ${tokenAuth.realm}`, `    service: ${tokenAuth.service}`, `    issuer: ${tokenAuth.issuer}`, `    rootcertbundle: ${tokenAuth.rootCertBundle}`]
         : []),
@@ -48,11 +48,11 @@ export async function startRegistry(dir: string, name: string, tokenAuth?: Token
     ].join('\n'),
   );
   const child: ChildProcess = spawnLogged('docker-registry', ['serve', config], join(root, `registry.log`));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${address}:${port}`;
   await waitFor(`registry ${name} on ${url}`, async () => [200, 401].includes((await fetch(`${url}/v2/`)).status));
   const pid = child.pid!;
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${address}:${port}`,
     url,
     pid,
     logFile: join(root, 'registry.log'),

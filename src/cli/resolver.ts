@@ -16,8 +16,9 @@ export async function runResolver(options: Options): Promise<number> {
   const listen = parseListen(options.listen);
   const credentials = options.registryAuthFile ? loadCredentials(options.registryAuthFile) : new Map();
   if (credentials instanceof Error) throw new OptionsError([credentials.message]);
-  const registry = new RegistryClient({ timeoutMs: options.registryTimeoutMs, cacheTtlMs: options.registryCacheTtlMs, credentials });
-  const app = await buildResolverApp({ registry, budgetPerSecond: options.resolverBudget, replicas: options.resolverReplicas, version: packageVersion() });
+  let count: (host: string, code: string) => void = () => undefined;
+  const registry = new RegistryClient({ timeoutMs: options.registryTimeoutMs, cacheTtlMs: options.registryCacheTtlMs, credentials, onRequest: (host, _method, code) => count(host, code) });
+  const app = await buildResolverApp({ registry, budgetPerSecond: options.resolverBudget, replicas: options.resolverReplicas, version: packageVersion(), onRequestHook: (c) => (count = c) });
   await app.listen({ host: listen.host, port: listen.port });
   log.warn('resolver started', { listen: `${listen.host}:${listen.port}`, budgetPerSecond: options.resolverBudget, replicas: options.resolverReplicas });
   await new Promise<void>((resolve) => {

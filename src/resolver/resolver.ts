@@ -26,6 +26,8 @@ export interface ResolverOptions {
   readonly replicas: number;
   readonly now?: () => number;
   readonly version: string;
+  /** Lets the caller route the registry client's request events to the resolver's metrics. */
+  readonly onRequestHook?: (count: (host: string, code: string) => void) => void;
 }
 
 /** A token bucket per key: `rate` a second, a burst of one second's worth. */
@@ -57,6 +59,8 @@ export async function buildResolverApp(opts: ResolverOptions): Promise<FastifyIn
   app.server.maxConnections = 4096;
   const budget = new Budget(opts.budgetPerSecond / Math.max(1, opts.replicas), opts.now);
   const registry = new client.Registry();
+  const registryRequests = new client.Counter({ name: 'tagdrift_registry_requests_total', help: 'Registry HTTP exchanges the resolver made, by host and status code.', labelNames: ['host', 'code'], registers: [registry] });
+  opts.onRequestHook?.((host, code) => registryRequests.inc({ host, code }));
   const answers = new client.Counter({ name: 'tagdrift_resolver_answers_total', help: 'Questions answered, by result (resolved, unverified, over-budget, refused).', labelNames: ['result'], registers: [registry] });
   new client.Gauge({ name: 'tagdrift_build_info', help: 'Build information.', labelNames: ['version', 'nodejs', 'component'], registers: [registry] }).set({ version: opts.version, nodejs: process.versions.node, component: 'resolver' }, 1);
   client.collectDefaultMetrics({ register: registry });

@@ -1,0 +1,82 @@
+/**
+ * Two real test-bed nodes sharing one upstream registry (on a routable address of this
+ * machine) through the shared resolver (`tagdrift resolver`, a real process): each question
+ * reaches the registry once for both nodes, both nodes report the same truth (marked as the
+ * resolver's), and node A's node-local mirror (on its loopback, resolving tags for it) is
+ * still asked by node A itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/domain/report.js';
+import { TestBed } from '../../testbed/bed.js';
+import { freePort, waitFor } from '../../testbed/proc.js';
+import { startRegistry, type RunningRegistry } from '../../testbed/registry.js';
+import { CLI, startAgent, type RunningAgent } from '../helpers/cli.js';
+import { routableAddress } from '../helpers/routable.js';
+
+const net = routableAddress();
+let a: TestBed;
+let b: TestBed;
+let localMirror: RunningRegistry;
+let resolver: ChildProcess;
+let resolverUrl: string;
+const agents: RunningAgent[] = [];
+
+const metric = (text: string, name: string, labels: string) =>
+  [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)$`, 'gm'))].filter((m) => labels.split(',').every((l) => m[1]!.includes(l))).reduce((n, m) => n + Number(m[2]), 0);
+
+beforeAll(async () => {
+  a = await TestBed.start({ nodeName: 'node-a', registryAddress: net.address });
+  b = await TestBed.start({ nodeName: 'node-b', shared: { upstream: a.upstream, sandboxImage: a.sandboxImage } });
+  const owner = { kind: 'ReplicaSet', name: 'web-5d8f9c7b6', templateHash: '5d8f9c7b6' };
+  const web = await a.publish('shop/web', '1.0', { version: '1.0.0' });
+  await a.kubelet.runPod({ namespace: 'shop', name: 'web-5d8f9c7b6-aaaaa', owner, containers: [{ name: 'web', image: web.ref, imagePullPolicy: 'IfNotPresent' }] });
+  await b.kubelet.runPod({ namespace: 'shop', name: 'web-5d8f9c7b6-bbbbb', owner, containers: [{ name: 'web', image: web.ref, imagePullPolicy: 'IfNotPresent' }] });
+  // Node A resolves tags through a mirror on its own loopback (as spegel does).
+  localMirror = await startRegistry(a.dir, 'node-local-mirror');
+  a.containerd.writeRoutes([{ host: a.upstream.host, serverUrl: a.upstream.url, mirrors: [{ url: localMirror.url, capabilities: ['pull', 'resolve'] }] }]);
+  const port = await freePort();
+  resolverUrl = `http://127.0.0.1:${port}`;
+  resolver = spawn(process.execPath, [CLI, 'resolver', '--listen', `127.0.0.1:${port}`, '--budget', '50', '--replicas', '1'], { stdio: 'ignore' });
+  await waitFor('resolver ready', async () => (await fetch(`${resolverUrl}/readyz`)).status === 200, 15_000);
+  for (const bed of [a, b]) agents.push(await startAgent([...bed.scanArgs(), '--interval', '5m', '--resolver-url', resolverUrl], await freePort()));
+  for (const ag of agents) await waitFor('agent ready', async () => (await ag.get('/readyz')).status === 200, 30_000);
+}, 240_000);
+
+afterAll(async () => {
+  for (const ag of agents) await ag.stop();
+  resolver?.kill('SIGTERM');
+  await localMirror?.stop();
+  await b?.stop();
+  await a?.stop();
+  net.cleanup();
+}, 120_000);
+
+describe('two nodes through the shared resolver', () => {
+  it('the upstream question reaches the registry once; both nodes report the same truth, from the resolver', async () => {
+    const reports = await Promise.all(agents.map(async (ag) => JSON.parse((await ag.get('/v1/report')).body) as Report));
+    const upstreamAnswers = reports.map((r) => r.registryTruth!.find((t) => t.role === 'upstream' && t.repository === 'shop/web')!);
+    for (const ans of upstreamAnswers) expect(ans.result).toMatchObject({ ok: true, via: 'resolver' });
+    expect(upstreamAnswers[0]!.result).toEqual(upstreamAnswers[1]!.result);
+    const resolverMetrics = await (await fetch(`${resolverUrl}/metrics`)).text();
+    const manifestHeads = metric(resolverMetrics, 'tagdrift_registry_requests_total', `host="${a.upstream.host}"`);
+    expect(manifestHeads, resolverMetrics.split('\n').filter((l) => l.startsWith('tagdrift_')).join('\n')).toBeGreaterThanOrEqual(1);
+    // Neither agent asked the shared upstream itself.
+    for (const ag of agents) expect(metric((await ag.get('/metrics')).body, 'tagdrift_registry_requests_total', `host="${a.upstream.host}"`)).toBe(0);
+    // One registry request per distinct question both nodes asked (shop/web:1.0 and the
+    // cached sandbox image's tag), not one per node.
+    const questions = (r: Report) => r.registryTruth!.filter((t) => t.endpoint === a.upstream.url).map((t) => `${t.repository}:${t.tag}`);
+    const distinct = new Set(reports.flatMap(questions));
+    expect(questions(reports[0]!).length + questions(reports[1]!).length).toBeGreaterThan(distinct.size);
+    expect(manifestHeads).toBe(distinct.size);
+  });
+
+  it("node A's node-local mirror is asked by node A, never through the resolver", async () => {
+    const aMetrics = (await agents[0]!.get('/metrics')).body;
+    expect(metric(aMetrics, 'tagdrift_registry_requests_total', `host="${localMirror.host}"`)).toBeGreaterThan(0);
+    const report = JSON.parse((await agents[0]!.get('/v1/report')).body) as Report;
+    const viaMirror = report.registryTruth!.find((t) => t.endpoint === localMirror.url)!;
+    expect(viaMirror).toBeDefined();
+    expect((viaMirror.result as { via?: string }).via).toBeUndefined();
+  });
+});
