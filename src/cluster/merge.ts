@@ -72,6 +72,7 @@ export function mergeReports(results: readonly NodeResult[], generatedAt: string
         source: r.source,
         ...(r.error ? { error: r.error } : {}),
         ...(r.report ? { generatedAt: r.report.generatedAt, summary: r.report.summary } : {}),
+        ...(r.report?.registryTruth ? { registryAnswers: { total: r.report.registryTruth.length, viaResolver: r.report.registryTruth.filter((t) => t.result.via === 'resolver').length } } : {}),
       })),
     groups: sortedGroups,
     pullPolicyRisk: pullPolicyRisk(running, mutableTag),

@@ -55,6 +55,8 @@ export interface ClusterReport {
     readonly error?: string;
     readonly generatedAt?: string;
     readonly summary?: Readonly<Record<Severity, number>>;
+    /** Registry answers in the node's report, and how many the shared resolver gave. */
+    readonly registryAnswers?: { readonly total: number; readonly viaResolver: number };
   }[];
   /** Findings merged across nodes (digest-drift included), grouped by workload and image. */
   readonly groups: readonly WorkloadGroup[];

@@ -13,6 +13,12 @@ export function renderCluster(r: ClusterReport, opts: { color: boolean; wide: bo
   for (const n of r.nodes) byStatus.set(n.status, [...(byStatus.get(n.status) ?? []), n.node]);
   out.push(`${r.summary.nodes} nodes: ${[...byStatus.entries()].map(([s, ns]) => `${ns.length} ${s}`).join(', ')}   (${r.generatedAt})`);
   for (const n of r.nodes.filter((x) => x.status !== 'ok')) out.push(`  ${n.status.toUpperCase().padEnd(11)} ${n.node}  ${n.error ?? ''}  [${n.source}]`);
+  const shared = r.nodes.filter((n) => n.registryAnswers && n.registryAnswers.viaResolver > 0);
+  if (shared.length > 0 || opts.wide) {
+    const answered = r.nodes.filter((n) => n.registryAnswers);
+    out.push(`registry answers from the shared resolver on ${shared.length} of ${answered.length} node(s)`);
+    if (opts.wide) for (const n of answered) out.push(`  ${n.node}: ${n.registryAnswers!.viaResolver} of ${n.registryAnswers!.total} via the resolver`);
+  }
   out.push('');
   if (r.groups.length === 0) out.push('No findings.');
   for (const g of r.groups) {

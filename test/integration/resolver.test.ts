@@ -71,6 +71,18 @@ describe('two nodes through the shared resolver', () => {
     expect(manifestHeads).toBe(distinct.size);
   });
 
+  it('the cluster command says which nodes got their answers from the resolver', async () => {
+    const { runCli } = await import('../helpers/cli.js');
+    const r = await runCli(['cluster', '--endpoints', agents.map((g) => g.url).join(','), '-o', 'json']);
+    const nodes = (JSON.parse(r.stdout) as { nodes: { node: string; registryAnswers?: { total: number; viaResolver: number } }[] }).nodes;
+    for (const n of nodes) expect(n.registryAnswers!.viaResolver, n.node).toBeGreaterThan(0);
+    // Node A's own mirror answered it directly, so not all of its answers are the resolver's.
+    const nodeA = nodes.find((n) => n.node === 'node-a')!;
+    expect(nodeA.registryAnswers!.viaResolver).toBeLessThan(nodeA.registryAnswers!.total);
+    const table = await runCli(['cluster', '--endpoints', agents.map((g) => g.url).join(','), '-o', 'wide']);
+    expect(table.stdout).toContain('registry answers from the shared resolver on 2 of 2 node(s)');
+  });
+
   it("node A's node-local mirror is asked by node A, never through the resolver", async () => {
     const aMetrics = (await agents[0]!.get('/metrics')).body;
     expect(metric(aMetrics, 'tagdrift_registry_requests_total', `host="${localMirror.host}"`)).toBeGreaterThan(0);
