@@ -1,6 +1,6 @@
 /**
  * npm run bench [name…]: measured figures for BENCHMARKS.md. Names: fake-scale,
- * agent-rss, image-rss, http, registry, real-node, cluster, long-run. Without names, all run.
+ * agent-rss, image-rss, shared-resolver, http, registry, real-node, cluster, long-run. Without names, all run.
  * BENCH_CYCLES sets the agent-rss cycle count (default 10000).
  */
 import { cpus, totalmem } from 'node:os';
@@ -14,6 +14,7 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   registry: async () => (await import('./registry.js')).benchRegistry(),
   'real-node': async () => (await import('./real-node.js')).benchRealNode(),
   cluster: async () => (await import('./cluster.js')).benchCluster(),
+  'shared-resolver': async () => (await import('./shared-resolver.js')).benchSharedResolver(),
   'image-rss': async () => (await import('./image-rss.js')).benchImageRss(),
   'long-run': async () => (await import('./long-run.js')).benchLongRun(Number(process.env['BENCH_LONG_CYCLES'] ?? 3_000)),
 };

@@ -30,19 +30,27 @@ export interface ResolverOptions {
   readonly onRequestHook?: (count: (host: string, code: string) => void) => void;
 }
 
-/** A token bucket per key: `rate` a second, a burst of one second's worth. */
+/**
+ * At most `rate` grants per key in any one-second window (a sliding window, so no burst
+ * above the rate, even at start): what "N requests a second" promises. A fractional rate
+ * allows at least one.
+ */
 export class Budget {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly rate: number, private readonly now: () => number = Date.now) {}
+  private readonly grants = new Map<string, number[]>();
+  private readonly perWindow: number;
+  constructor(rate: number, private readonly now: () => number = Date.now) {
+    this.perWindow = Math.max(1, Math.floor(rate));
+  }
 
   take(key: string): boolean {
     const t = this.now();
-    const b = this.buckets.get(key) ?? { tokens: this.rate, at: t };
-    b.tokens = Math.min(this.rate, b.tokens + ((t - b.at) / 1000) * this.rate);
-    b.at = t;
-    this.buckets.set(key, b);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
+    const list = (this.grants.get(key) ?? []).filter((g) => t - g < 1000);
+    if (list.length >= this.perWindow) {
+      this.grants.set(key, list);
+      return false;
+    }
+    list.push(t);
+    this.grants.set(key, list);
     return true;
   }
 }

@@ -61,8 +61,9 @@ export function shareable(e: PlannedEndpoint, o: Pick<SharedLookupOptions, 'node
 /** One per scan, over the node's own lookup: the fallback budget is per scan. */
 export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOptions, health: ResolverHealth): RegistryLookup {
   let fallbackLeft = o.fallbackPerScan;
-  const viaResolver = async (e: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified | undefined> => {
-    if (!health.usable()) return undefined;
+  /** The resolver's answer; `down` when nothing listens there (the node may ask directly), `slow` when it did not answer in time (the node does not: that would add load where the budget is spent). */
+  const viaResolver = async (e: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified | 'down' | 'slow'> => {
+    if (!health.usable()) return 'down';
     try {
       const res = await fetch(new URL('/v1/resolve', o.resolverUrl), {
         method: 'POST',
@@ -74,16 +75,19 @@ export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOption
       const answer = (await res.json()) as TagResolved | TagUnverified;
       health.ok();
       return answer;
-    } catch {
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === 'TimeoutError' || name === 'AbortError') return 'slow';
       health.failed();
-      return undefined;
+      return 'down';
     }
   };
   return {
     async resolveTag(e, registry, repository, tag) {
       if (!shareable(e, o)) return direct.resolveTag(e, registry, repository, tag);
       const shared = await viaResolver(e, registry, repository, tag);
-      if (shared) return shared;
+      if (shared === 'slow') return { ok: false, kind: 'unreachable', message: `the shared resolver ${new URL(o.resolverUrl).host} did not answer in time: asked again next scan` };
+      if (shared !== 'down') return shared;
       if (fallbackLeft > 0) {
         fallbackLeft -= 1;
         return direct.resolveTag(e, registry, repository, tag);

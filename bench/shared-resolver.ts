@@ -1,0 +1,147 @@
+/**
+ * Registry load with the shared resolver, at 1,000 simulated agents (each the agents' own
+ * shared lookup over HTTP, in this process) against fake registries that count requests per
+ * host and per second:
+ *   - a shared upstream registry and a shared pull-through mirror (on a routable address of
+ *     this machine, so the resolver answers for them), and node-local mirrors on loopback for
+ *     one agent in ten (asked by their node only);
+ *   - each agent asks 200 tags per scan from a pool of 2,000 (40 of them through the shared
+ *     mirror), the same questions many nodes ask;
+ *   - phase "burst": every agent starts at once (per-registry budget must hold);
+ *   - phase "steady": the next cache period's questions (a new tag: nothing cached), agents
+ *     spread over 70 s as their jitter spreads them: registry requests vs the distinct
+ *     questions (target ≤ 1.1×);
+ *   - phase "outage": the resolver is stopped; agents ask directly within their per-scan
+ *     budget and report the rest unverified; it is started again and agents return to it.
+ * Baseline for comparison: the same questions asked per node (no resolver).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RegistryClient } from '../src/adapters/registry/client.js';
+import { createSharedLookup, ResolverHealth } from '../src/adapters/registry/shared-lookup.js';
+import type { RegistryLookup } from '../src/collect/ports.js';
+import type { PlannedEndpoint } from '../src/domain/registry-config.js';
+import type { TagResolved, TagUnverified } from '../src/domain/registry-truth.js';
+import { buildResolverApp } from '../src/resolver/resolver.js';
+import { routableAddress } from '../test/helpers/routable.js';
+import { digest } from './fixtures.js';
+
+const AGENTS = 1_000;
+const TAGS_PER_AGENT = 200;
+const POOL = 2_000;
+const VIA_MIRROR = 40;
+const CACHE_MS = 300_000;
+const STEADY_SPREAD_MS = 70_000;
+const BUDGET = 100;
+
+interface Counting {
+  server: Server;
+  url: string;
+  host: string;
+  total: number;
+  perSecond: Map<number, number>;
+}
+
+async function countingRegistry(address: string): Promise<Counting> {
+  const c: Counting = { server: undefined as unknown as Server, url: '', host: '', total: 0, perSecond: new Map() };
+  c.server = createServer((req, res) => {
+    c.total += 1;
+    const s = Math.floor(Date.now() / 1000);
+    c.perSecond.set(s, (c.perSecond.get(s) ?? 0) + 1);
+    const m = /\/manifests\/([^/]+)$/.exec(req.url ?? '');
+    if (!m) return void res.writeHead(req.url === '/v2/' ? 200 : 404).end();
+    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': digest(req.url ?? ''), 'content-length': '2' });
+    res.end(req.method === 'HEAD' ? undefined : '{}');
+  });
+  c.server.maxConnections = 10_000;
+  await new Promise<void>((r) => c.server.listen(0, address, r));
+  c.host = `${address}:${(c.server.address() as AddressInfo).port}`;
+  c.url = `http://${c.host}`;
+  return c;
+}
+
+const ep = (url: string): PlannedEndpoint => ({ url, capabilities: ['pull', 'resolve'], source: 'bench', skipVerify: false, headerNames: [] });
+
+/** What agent `i` asks in a scan: 200 tags of the pool (overlapping across agents), some via the shared mirror, some via its node-local mirror. */
+function questions(i: number, upstream: Counting, mirror: Counting, local: Counting | undefined): { e: PlannedEndpoint; repo: string }[] {
+  const out: { e: PlannedEndpoint; repo: string }[] = [];
+  for (let k = 0; k < TAGS_PER_AGENT; k++) {
+    const t = (i * 37 + k * 11) % POOL;
+    const e = k < VIA_MIRROR ? mirror : local && k < VIA_MIRROR + 10 ? local : upstream;
+    out.push({ e: ep(e.url), repo: `team/app-${t}` });
+  }
+  return out;
+}
+
+export async function benchSharedResolver(): Promise<Record<string, number | string>> {
+  const net = routableAddress();
+  const upstream = await countingRegistry(net.address);
+  const mirror = await countingRegistry(net.address);
+  const locals = await Promise.all(Array.from({ length: AGENTS / 10 }, () => countingRegistry('127.0.0.1')));
+  const directClient = new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 256, perHostConcurrency: 64 });
+  // A node's direct questions: its own client (one per node in reality; the fake counts the requests).
+  const direct: RegistryLookup = {
+    resolveTag: (e, registry, repo, tag) => directClient.resolveTag({ url: e.url }, registry, repo, tag),
+    platformImage: async () => ({ ok: false, reason: 'bench' }),
+    buildMeta: async () => undefined,
+  };
+  let app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 64, perHostConcurrency: 32 }), budgetPerSecond: BUDGET, replicas: 1, version: 'bench' });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  const resolverUrl = `http://127.0.0.1:${port}`;
+  const healths = Array.from({ length: AGENTS }, () => new ResolverHealth());
+  const scan = async (i: number, tag = '1.0') => {
+    const lookup = createSharedLookup(direct, { resolverUrl, nodeAddresses: [], credentialHosts: new Set(), fallbackPerScan: 20, timeoutMs: 10_000 }, healths[i]!);
+    const local = i % 10 === 0 ? locals[i / 10] : undefined;
+    const results: (TagResolved | TagUnverified)[] = [];
+    for (const q of questions(i, upstream, mirror, local)) results.push(await lookup.resolveTag(q.e, 'registry.example', q.repo, tag));
+    return results;
+  };
+  const distinct = new Set<string>();
+  for (let i = 0; i < AGENTS; i++) for (const q of questions(i, upstream, mirror, i % 10 === 0 ? locals[i / 10] : undefined)) distinct.add(`${q.e.url}|${q.repo}`);
+  const registryTotal = () => upstream.total + mirror.total + locals.reduce((n, l) => n + l.total, 0);
+  const out: Record<string, number | string> = { agents: AGENTS, 'tags per agent per scan': TAGS_PER_AGENT, 'distinct questions in the cluster': distinct.size, 'budget (requests/s per registry)': BUDGET, 'cache period (s)': CACHE_MS / 1000 };
+  out['baseline without resolver: requests per cache period'] = AGENTS * TAGS_PER_AGENT;
+
+  // Burst: all agents at once.
+  const t0 = Date.now();
+  const burst = await Promise.all(Array.from({ length: AGENTS }, (_, i) => scan(i)));
+  const maxPerSecond = (c: Counting) => Math.max(0, ...c.perSecond.values());
+  out['burst: max requests/s at the upstream'] = maxPerSecond(upstream);
+  out['burst: max requests/s at the shared mirror'] = maxPerSecond(mirror);
+  out['burst: answers deferred by the budget (unverified, said so)'] = burst.flat().filter((r) => !r.ok && r.kind === 'rate-limited').length;
+  out['burst: duration (s)'] = ((Date.now() - t0) / 1000).toFixed(1);
+
+  // Steady state: the questions of a new cache period (tag 2.0: nothing cached), agents spread
+  // over 70 s as their jitter spreads them.
+  const before = registryTotal();
+  const t1 = Date.now();
+  const steadyAnswers = await Promise.all(Array.from({ length: AGENTS }, async (_, i) => {
+    await new Promise((r) => setTimeout(r, (i / AGENTS) * STEADY_SPREAD_MS));
+    return scan(i, '2.0');
+  }));
+  const steady = registryTotal() - before;
+  out['steady: registry requests in the cache period'] = steady;
+  out['steady: requests / distinct questions'] = (steady / distinct.size).toFixed(3);
+  out['steady: answers deferred by the budget'] = steadyAnswers.flat().filter((r) => !r.ok && r.kind === 'rate-limited').length;
+  out['steady: duration (s)'] = ((Date.now() - t1) / 1000).toFixed(1);
+  out['steady: max requests/s at the upstream'] = Math.max(0, ...[...upstream.perSecond.entries()].filter(([s]) => s * 1000 >= t1).map(([, n]) => n));
+
+  // Outage: the resolver stops; agents go on within their direct budget; it comes back.
+  await app.close();
+  const beforeOutage = registryTotal();
+  const outage = await Promise.all(Array.from({ length: 100 }, (_, i) => scan(i, '3.0')));
+  out['outage (100 agents): direct registry requests'] = registryTotal() - beforeOutage;
+  out['outage: answers unverified (resolver down, budget spent)'] = outage.flat().filter((r) => !r.ok && r.kind === 'unreachable').length;
+  app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 64, perHostConcurrency: 32 }), budgetPerSecond: BUDGET * 100, replicas: 1, version: 'bench' });
+  await app.listen({ host: '127.0.0.1', port });
+  await new Promise((r) => setTimeout(r, 65_000));
+  const back = await Promise.all(Array.from({ length: 100 }, (_, i) => scan(i, '4.0')));
+  out['after restart: answers from the resolver'] = back.flat().filter((r) => r.via === 'resolver').length;
+  out['after restart: answers'] = back.flat().length;
+  await app.close();
+  directClient.close();
+  for (const c of [upstream, mirror, ...locals]) c.server.close();
+  net.cleanup();
+  return out;
+}
