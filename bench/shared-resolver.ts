@@ -15,8 +15,9 @@
  *     budget and report the rest unverified; it is started again and agents return to it.
  * Baseline for comparison: the same questions asked per node (no resolver).
  */
-import { createServer, type Server } from 'node:http';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../src/adapters/registry/client.js';
 import { createSharedLookup, ResolverHealth } from '../src/adapters/registry/shared-lookup.js';
 import type { RegistryLookup } from '../src/collect/ports.js';
@@ -35,29 +36,22 @@ const STEADY_SPREAD_MS = 70_000;
 const BUDGET = 100;
 
 interface Counting {
-  server: Server;
   url: string;
   host: string;
-  total: number;
-  perSecond: Map<number, number>;
+  index: number;
+  proc: ChildProcess;
 }
 
-async function countingRegistry(address: string): Promise<Counting> {
-  const c: Counting = { server: undefined as unknown as Server, url: '', host: '', total: 0, perSecond: new Map() };
-  c.server = createServer((req, res) => {
-    c.total += 1;
-    const s = Math.floor(Date.now() / 1000);
-    c.perSecond.set(s, (c.perSecond.get(s) ?? 0) + 1);
-    const m = /\/manifests\/([^/]+)$/.exec(req.url ?? '');
-    if (!m) return void res.writeHead(req.url === '/v2/' ? 200 : 404).end();
-    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': digest(req.url ?? ''), 'content-length': '2' });
-    res.end(req.method === 'HEAD' ? undefined : '{}');
-  });
-  c.server.maxConnections = 10_000;
-  await new Promise<void>((r) => c.server.listen(0, address, r));
-  c.host = `${address}:${(c.server.address() as AddressInfo).port}`;
-  c.url = `http://${c.host}`;
-  return c;
+/** `n` counting registries in a child process on `address`. */
+async function countingRegistries(address: string, n: number): Promise<Counting[]> {
+  const proc = fork(fileURLToPath(new URL('./counting-registry.ts', import.meta.url)), [address, String(n)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { urls } = await new Promise<{ urls: string[] }>((r) => proc.once('message', (m) => r(m as { urls: string[] })));
+  return urls.map((url, index) => ({ url, host: url.replace(/^http:\/\//, ''), index, proc }));
+}
+
+async function statsOf(proc: ChildProcess): Promise<{ total: number; perSecond: Record<number, number> }[]> {
+  proc.send('stats');
+  return (await new Promise<{ stats: { total: number; perSecond: Record<number, number> }[] }>((r) => proc.once('message', (m) => r(m as never)))).stats;
 }
 
 const ep = (url: string): PlannedEndpoint => ({ url, capabilities: ['pull', 'resolve'], source: 'bench', skipVerify: false, headerNames: [] });
@@ -75,9 +69,8 @@ function questions(i: number, upstream: Counting, mirror: Counting, local: Count
 
 export async function benchSharedResolver(): Promise<Record<string, number | string>> {
   const net = routableAddress();
-  const upstream = await countingRegistry(net.address);
-  const mirror = await countingRegistry(net.address);
-  const locals = await Promise.all(Array.from({ length: AGENTS / 10 }, () => countingRegistry('127.0.0.1')));
+  const [upstream, mirror] = (await countingRegistries(net.address, 2)) as [Counting, Counting];
+  const locals = await countingRegistries('127.0.0.1', AGENTS / 10);
   const directClient = new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 256, perHostConcurrency: 64 });
   // A node's direct questions: its own client (one per node in reality; the fake counts the requests).
   const direct: RegistryLookup = {
@@ -99,39 +92,44 @@ export async function benchSharedResolver(): Promise<Record<string, number | str
   };
   const distinct = new Set<string>();
   for (let i = 0; i < AGENTS; i++) for (const q of questions(i, upstream, mirror, i % 10 === 0 ? locals[i / 10] : undefined)) distinct.add(`${q.e.url}|${q.repo}`);
-  const registryTotal = () => upstream.total + mirror.total + locals.reduce((n, l) => n + l.total, 0);
+  const registryTotal = async () => {
+    const shared = await statsOf(upstream.proc);
+    const local = await statsOf(locals[0]!.proc);
+    return shared.reduce((n, x) => n + x.total, 0) + local.reduce((n, x) => n + x.total, 0);
+  };
+  const maxPerSecond = async (c: Counting, since = 0) => Math.max(0, ...Object.entries((await statsOf(c.proc))[c.index]!.perSecond).filter(([sec]) => Number(sec) * 1000 >= since).map(([, n]) => n));
   const out: Record<string, number | string> = { agents: AGENTS, 'tags per agent per scan': TAGS_PER_AGENT, 'distinct questions in the cluster': distinct.size, 'budget (requests/s per registry)': BUDGET, 'cache period (s)': CACHE_MS / 1000 };
   out['baseline without resolver: requests per cache period'] = AGENTS * TAGS_PER_AGENT;
 
   // Burst: all agents at once.
   const t0 = Date.now();
   const burst = await Promise.all(Array.from({ length: AGENTS }, (_, i) => scan(i)));
-  const maxPerSecond = (c: Counting) => Math.max(0, ...c.perSecond.values());
-  out['burst: max requests/s at the upstream'] = maxPerSecond(upstream);
-  out['burst: max requests/s at the shared mirror'] = maxPerSecond(mirror);
+  out['burst: max requests/s at the upstream'] = await maxPerSecond(upstream);
+  out['burst: max requests/s at the shared mirror'] = await maxPerSecond(mirror);
   out['burst: answers deferred by the budget (unverified, said so)'] = burst.flat().filter((r) => !r.ok && r.kind === 'rate-limited').length;
   out['burst: duration (s)'] = ((Date.now() - t0) / 1000).toFixed(1);
 
   // Steady state: the questions of a new cache period (tag 2.0: nothing cached), agents spread
   // over 70 s as their jitter spreads them.
-  const before = registryTotal();
+  const before = await registryTotal();
   const t1 = Date.now();
   const steadyAnswers = await Promise.all(Array.from({ length: AGENTS }, async (_, i) => {
     await new Promise((r) => setTimeout(r, (i / AGENTS) * STEADY_SPREAD_MS));
     return scan(i, '2.0');
   }));
-  const steady = registryTotal() - before;
+  const steady = (await registryTotal()) - before;
   out['steady: registry requests in the cache period'] = steady;
   out['steady: requests / distinct questions'] = (steady / distinct.size).toFixed(3);
   out['steady: answers deferred by the budget'] = steadyAnswers.flat().filter((r) => !r.ok && r.kind === 'rate-limited').length;
   out['steady: duration (s)'] = ((Date.now() - t1) / 1000).toFixed(1);
-  out['steady: max requests/s at the upstream'] = Math.max(0, ...[...upstream.perSecond.entries()].filter(([s]) => s * 1000 >= t1).map(([, n]) => n));
+  out['steady: max requests/s at the upstream'] = await maxPerSecond(upstream, t1);
+  out['steady: max requests/s at the shared mirror'] = await maxPerSecond(mirror, t1);
 
   // Outage: the resolver stops; agents go on within their direct budget; it comes back.
   await app.close();
-  const beforeOutage = registryTotal();
+  const beforeOutage = await registryTotal();
   const outage = await Promise.all(Array.from({ length: 100 }, (_, i) => scan(i, '3.0')));
-  out['outage (100 agents): direct registry requests'] = registryTotal() - beforeOutage;
+  out['outage (100 agents): direct registry requests'] = (await registryTotal()) - beforeOutage;
   out['outage: answers unverified (resolver down, budget spent)'] = outage.flat().filter((r) => !r.ok && r.kind === 'unreachable').length;
   app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 64, perHostConcurrency: 32 }), budgetPerSecond: BUDGET * 100, replicas: 1, version: 'bench' });
   await app.listen({ host: '127.0.0.1', port });
@@ -141,7 +139,8 @@ export async function benchSharedResolver(): Promise<Record<string, number | str
   out['after restart: answers'] = back.flat().length;
   await app.close();
   directClient.close();
-  for (const c of [upstream, mirror, ...locals]) c.server.close();
+  upstream.proc.kill();
+  locals[0]!.proc.kill();
   net.cleanup();
   return out;
 }

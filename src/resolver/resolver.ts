@@ -65,7 +65,9 @@ interface ResolveBody {
 export async function buildResolverApp(opts: ResolverOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, requestTimeout: 30_000, bodyLimit: 16 * 1024 });
   app.server.maxConnections = 4096;
-  const budget = new Budget(opts.budgetPerSecond / Math.max(1, opts.replicas), opts.now);
+  // 10 % under the budget: a request granted at the end of one second can arrive at the
+  // registry in the next (measured: up to 8 % over at 1,000 agents without the margin).
+  const budget = new Budget((0.9 * opts.budgetPerSecond) / Math.max(1, opts.replicas), opts.now);
   const registry = new client.Registry();
   const registryRequests = new client.Counter({ name: 'tagdrift_registry_requests_total', help: 'Registry HTTP exchanges the resolver made, by host and status code.', labelNames: ['host', 'code'], registers: [registry] });
   opts.onRequestHook?.((host, code) => registryRequests.inc({ host, code }));

@@ -18,6 +18,7 @@ import { buildResolverApp } from '../../src/resolver/resolver.js';
 import { fakeDigest } from '../fakes/fake-cri.js';
 import { FakeRegistry } from '../fakes/fake-registry.js';
 import { routableAddress } from '../helpers/routable.js';
+import { freePort } from '../../testbed/proc.js';
 
 const MT = 'application/vnd.oci.image.manifest.v1+json';
 const manifest = (seed: string) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: fakeDigest(seed), size: 2 }, layers: [] }));
@@ -30,7 +31,7 @@ const endpoint = (url: string): PlannedEndpoint => ({ url, capabilities: ['pull'
 beforeAll(async () => {
   await registry.start(undefined, net.address);
   for (let i = 0; i < 20; i++) registry.putManifest(`team/app${i}`, manifest(`app${i}`), MT, '1.0');
-  app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: 60_000 }), budgetPerSecond: 5, replicas: 1, version: 't' });
+  app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: 60_000 }), budgetPerSecond: 6, replicas: 1, version: 't' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   resolverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -56,9 +57,9 @@ describe('shared resolver', () => {
   it('over the per-registry budget: deferred as rate-limited with the reason, never guessed', async () => {
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => ask(`team/app${i + 1}`)));
     const deferred = answers.filter((a) => !a.ok && a.kind === 'rate-limited');
-    expect(answers.filter((a) => a.ok).length).toBeLessThanOrEqual(5);
+    expect(answers.filter((a) => a.ok).length).toBeLessThanOrEqual(5); // 90 % of 6 a second
     expect(deferred.length).toBeGreaterThanOrEqual(7);
-    expect((deferred[0] as TagUnverified).message).toMatch(/shared per-registry budget \(5 requests\/s\)/);
+    expect((deferred[0] as TagUnverified).message).toMatch(/shared per-registry budget \(6 requests\/s\)/);
   });
 
   it('refuses node-local endpoints and URLs with credentials', async () => {
@@ -93,8 +94,9 @@ describe("the agent's side", () => {
     };
     let now = 0;
     const health = new ResolverHealth(() => now);
-    // A resolver address nothing listens on.
-    const down = createSharedLookup(directLookup, { resolverUrl: 'http://127.0.0.1:9', nodeAddresses: [], credentialHosts: new Set(), fallbackPerScan: 3, timeoutMs: 1_000, now: () => now }, health);
+    // A resolver address nothing listens on (a port just freed).
+    const nothing = `http://127.0.0.1:${await freePort()}`;
+    const down = createSharedLookup(directLookup, { resolverUrl: nothing, nodeAddresses: [], credentialHosts: new Set(), fallbackPerScan: 3, timeoutMs: 1_000, now: () => now }, health);
     const results = [];
     for (let i = 0; i < 6; i++) results.push(await down.resolveTag(endpoint(registry.url), registry.host, `team/app${i}`, '1.0'));
     expect(direct).toBe(3);
@@ -105,6 +107,21 @@ describe("the agent's side", () => {
     const r = await up.resolveTag(endpoint(registry.url), registry.host, 'team/app0', '1.0');
     expect(r).toMatchObject({ ok: true, via: 'resolver' });
     expect(direct).toBe(3);
+  });
+});
+
+describe('an overloaded resolver is not bypassed', () => {
+  it('errors and resets from a listening resolver: unverified, no direct question', async () => {
+    const { createServer } = await import('node:http');
+    const failing = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((r) => failing.listen(0, '127.0.0.1', r));
+    let direct = 0;
+    const directLookup: RegistryLookup = { resolveTag: async () => ((direct += 1), { ok: true, digest: fakeDigest('x'), mediaType: MT }), platformImage: async () => ({ ok: false, reason: 'x' }), buildMeta: async () => undefined };
+    const lookup = createSharedLookup(directLookup, { resolverUrl: `http://127.0.0.1:${(failing.address() as AddressInfo).port}`, nodeAddresses: [], credentialHosts: new Set(), fallbackPerScan: 3 }, new ResolverHealth());
+    const r = await lookup.resolveTag(endpoint(registry.url), registry.host, 'team/app0', '1.0');
+    expect(r).toMatchObject({ ok: false, kind: 'unreachable', message: expect.stringMatching(/not bypassed/) });
+    expect(direct).toBe(0);
+    failing.close();
   });
 });
 
@@ -125,4 +142,3 @@ describe('deploy/components/resolver', () => {
     expect(objs.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'tagdrift-resolver')).toBe(true);
   });
 });
-

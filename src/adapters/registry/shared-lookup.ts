@@ -71,13 +71,15 @@ export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOption
         body: JSON.stringify({ endpoint: e.url, registry, repository, tag }),
         signal: AbortSignal.timeout(o.timeoutMs ?? 5_000),
       });
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      if (res.status !== 200) return 'slow';
       const answer = (await res.json()) as TagResolved | TagUnverified;
       health.ok();
       return answer;
     } catch (err) {
-      const name = (err as Error).name;
-      if (name === 'TimeoutError' || name === 'AbortError') return 'slow';
+      // Down only when nothing listens there (or the name does not resolve); a reset, a timeout
+      // or an error answer is a resolver under load, which the node must not bypass.
+      const code = ((err as { cause?: { code?: string } }).cause?.code) ?? '';
+      if (!['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return 'slow';
       health.failed();
       return 'down';
     }
@@ -86,7 +88,7 @@ export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOption
     async resolveTag(e, registry, repository, tag) {
       if (!shareable(e, o)) return direct.resolveTag(e, registry, repository, tag);
       const shared = await viaResolver(e, registry, repository, tag);
-      if (shared === 'slow') return { ok: false, kind: 'unreachable', message: `the shared resolver ${new URL(o.resolverUrl).host} did not answer in time: asked again next scan` };
+      if (shared === 'slow') return { ok: false, kind: 'unreachable', message: `the shared resolver ${new URL(o.resolverUrl).host} gave no answer (slow, overloaded or failing): not bypassed, asked again next scan` };
       if (shared !== 'down') return shared;
       if (fallbackLeft > 0) {
         fallbackLeft -= 1;
