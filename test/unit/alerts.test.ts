@@ -32,7 +32,7 @@ function promtool(args: string[]): string {
 
 describe('alert rules', () => {
   it('promtool check rules accepts the plain file and the PrometheusRule groups', () => {
-    expect(promtool(['check', 'rules', RULES_FILE.pathname])).toContain('SUCCESS: 10 rules found');
+    expect(promtool(['check', 'rules', RULES_FILE.pathname])).toContain('SUCCESS: 12 rules found');
     const pr = yaml.load(readFileSync(new URL('../../deploy/prometheusrule.yaml', import.meta.url), 'utf8')) as { spec: { groups: unknown } };
     const extracted = join(dir, 'from-prometheusrule.yaml');
     writeFileSync(extracted, yaml.dump({ groups: pr.spec.groups }));
@@ -131,6 +131,10 @@ const CASES: Case[] = [
     eval: '30m',
   },
   { alert: 'TagdriftTagChecksFailing', series: [S('tagdrift_findings{code="check-failed",severity="info",node="n1",job="tagdrift"}', '4x200')], eval: '150m', fires: fire('info', '4') },
+  { alert: 'TagdriftResolverDeferring', series: [S('tagdrift_resolver_answers_total{result="over-budget",pod="r-1",job="tagdrift-resolver"}', '0+60x90')], eval: '60m', fires: fire('info', '1', {}) },
+  { alert: 'TagdriftResolverDeferring', series: [S('tagdrift_resolver_answers_total{result="over-budget",pod="r-1",job="tagdrift-resolver"}', '5x90')], eval: '60m' },
+  { alert: 'TagdriftResolverUnavailable', series: [S('kube_deployment_status_replicas_available{deployment="tagdrift-resolver",namespace="tagdrift",job="kube-state-metrics"}', '0x30')], eval: '20m', fires: fire('warning', '0', { namespace: 'tagdrift' }) },
+  { alert: 'TagdriftResolverUnavailable', series: [S('kube_deployment_status_replicas_available{deployment="tagdrift-resolver",namespace="tagdrift",job="kube-state-metrics"}', '2x30')], eval: '20m' },
   { alert: 'TagdriftTagChecksFailing', series: [S('tagdrift_findings{code="check-failed",severity="info",node="n1",job="tagdrift"}', '0x200')], eval: '150m' },
 ];
 

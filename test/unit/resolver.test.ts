@@ -140,5 +140,7 @@ describe('deploy/components/resolver', () => {
     expect(agentEnv.find((e) => e.name === 'TAGDRIFT_RESOLVER_URL')?.value).toBe(`http://${svc.metadata.name}.${svc.metadata.namespace}.svc:${svc['spec'].ports[0].port}`);
     expect(objs.some((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'tagdrift-resolver')).toBe(true);
     expect(objs.some((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'tagdrift-resolver')).toBe(true);
+    const sm = objs.find((o) => o.kind === "ServiceMonitor" && o.metadata.name === "tagdrift-resolver")!;
+    for (const [k, v] of Object.entries(sm["spec"].selector.matchLabels)) expect(svc.metadata.labels![k]).toBe(v);
   });
 });
