@@ -25,7 +25,6 @@ import type { PlannedEndpoint } from '../src/domain/registry-config.js';
 import type { TagResolved, TagUnverified } from '../src/domain/registry-truth.js';
 import { buildResolverApp } from '../src/resolver/resolver.js';
 import { routableAddress } from '../test/helpers/routable.js';
-import { digest } from './fixtures.js';
 
 const AGENTS = 1_000;
 const TAGS_PER_AGENT = 200;

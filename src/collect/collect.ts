@@ -3,6 +3,7 @@
  * an Outcome (value or classified error, with its duration). It never throws for a
  * source failure: a node whose runtime is down still gets a snapshot.
  */
+import { posix } from 'node:path';
 import { readCrioRegistries } from '../adapters/crio/registries-conf.js';
 import { runtimeKind } from '../domain/runtime-kind.js';
 import { detectLayout, NODE_LAYOUTS } from '../domain/node-layouts.js';
@@ -55,10 +56,9 @@ export function collectRegistryConfig(
   opts: { hostRoot: string; configFile?: string | undefined; runtimeVersion?: string },
   runtime: RuntimeInfo | undefined,
 ): RegistryConfigRead {
-  const exists = (p: string) => {
-    const r = files.read(p);
-    return r.ok || r.kind !== 'missing';
-  };
+  // Whether a known configuration file exists, from its directory's listing: the file itself is
+  // read once, by the config reader.
+  const exists = (p: string) => files.list(posix.dirname(p))?.includes(posix.basename(p)) === true;
   const detected = opts.configFile ? undefined : detectLayout(exists);
   const fallback = NODE_LAYOUTS.find((l) => l.id === 'containerd')!;
   const configFile = opts.configFile ?? (detected ?? fallback).configFile;

@@ -16,8 +16,6 @@ import type { RegistryClient } from '../adapters/registry/client.js';
 import type { TagResolved, TagUnverified } from '../domain/registry-truth.js';
 import { nodeLocalHost } from '../domain/addresses.js';
 
-export { nodeLocalHost };
-
 export interface ResolverOptions {
   readonly registry: RegistryClient;
   /** Registry requests a second per registry host, cluster-wide. */
