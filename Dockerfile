@@ -29,9 +29,9 @@ ENV NODE_ENV=production
 # Heap caps measured in BENCHMARKS.md (agent-rss): a small young generation keeps RSS
 # flat between scans; 128 MiB of old space leaves room for nodes with ~10,000 images.
 ENV NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=2"
-# glibc malloc: two arenas; blocks of 64 KiB and more mapped on their own and returned
+# glibc malloc: two arenas; blocks of 16 KiB and more mapped on their own and returned
 # when freed, so a scan's transient buffers do not stay in RSS (BENCHMARKS.md, image-rss).
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=65536
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=16384 MALLOC_TRIM_THRESHOLD_=65536
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
@@ -45,6 +45,8 @@ USER 0:0
 # Port of the HTTP API and /metrics (`--listen`).
 EXPOSE 9420
 # node handles SIGTERM itself: the agent stops scanning, closes the server and exits 0.
-# --lite-mode trades CPU on a scan every 5 minutes for ~14 MiB of RSS (BENCHMARKS.md).
-ENTRYPOINT ["node", "--lite-mode", "/app/dist/src/cli/main.js"]
+# --lite-mode trades CPU on a scan every 5 minutes for ~14 MiB of RSS; --no-node-snapshot
+# ~60 ms at start for ~4 MiB of the binary's pages; --expose-gc lets the agent collect once
+# after each scan (BENCHMARKS.md, image-rss).
+ENTRYPOINT ["node", "--lite-mode", "--no-node-snapshot", "--expose-gc", "/app/dist/src/cli/main.js"]
 CMD ["agent"]

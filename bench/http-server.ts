@@ -25,10 +25,9 @@ const snapshot: NodeSnapshot = {
   imageMeta: {},
 };
 const report = analyze(snapshot);
-const json = JSON.stringify(report);
 const metrics = new Metrics({ version: 'bench' });
 metrics.updateFromScan(report, 100, true);
-const app = await buildApp({ agent: { report, reportJson: json, ready: () => ({ ready: true, reason: 'ok' }), live: () => ({ live: true, reason: 'ok' }), status: {} }, metrics, version: 'bench' });
+const app = await buildApp({ agent: { report, ready: () => ({ ready: true, reason: 'ok' }), live: () => ({ live: true, reason: 'ok' }), status: {} }, metrics, version: 'bench' });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const addr = app.server.address() as { port: number };
 process.send?.({ port: addr.port, findings: report.findings.length });

@@ -48,12 +48,52 @@ function agentPid(): number | undefined {
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').join(' ').startsWith(`${IMAGE_CONFIG.entrypoint.join(' ')} agent`)) return Number(e);
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
+      if (cmd[0] === 'node' && cmd.includes(IMAGE_CONFIG.entrypoint.at(-1)!) && cmd.includes('agent')) return Number(e);
     } catch {
       // gone
     }
   }
   return undefined;
+}
+
+/** Resident MiB by mapping (file name and permissions, or [anon]/[heap]), the five largest. */
+function largestMappings(pid: number): string {
+  const by = new Map<string, number>();
+  let key = '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      key = `${(head[2] || '[anon]').replace(/.*\//, '')} ${head[1]}`;
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) by.set(key, (by.get(key) ?? 0) + Number(rss[1]) / 1024);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+}
+
+/** Anonymous mappings grouped by their virtual size: how many, and what they hold resident. */
+function anonymousBySize(pid: number): string {
+  const by = new Map<string, [number, number]>();
+  let size = '';
+  let anon = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      anon = !head[3] || head[3] === '[heap]';
+      size = head[3] === '[heap]' ? '[heap]' : ((parseInt(head[2]!, 16) - parseInt(head[1]!, 16)) / 2 ** 20).toFixed(2);
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && anon && Number(rss[1]) > 0) {
+      const e = by.get(size) ?? [0, 0];
+      e[0] += 1;
+      e[1] += Number(rss[1]) / 1024;
+      by.set(size, e);
+    }
+  }
+  return [...by].sort((a, b) => b[1][1] - a[1][1]).slice(0, 12).map(([k, [n, r]]) => `${k}: ${n}, ${r.toFixed(1)}`).join('; ');
 }
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -70,9 +110,25 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
     await bed.kubelet.pull(ref);
     const rendered = overlay(`resources: [../../deploy]\nimages:\n  - name: ghcr.io/tagdrift/tagdrift\n    newName: ${bed.upstream.host}/tagdrift\n    newTag: "${image.tag}"\n`);
     const ds = rendered.find((o) => o.kind === 'DaemonSet')!;
-    ds['spec'].template.spec.containers[0].env.push({ name: 'TAGDRIFT_INTERVAL', value: '1s' });
+    const env: { name: string; value: string }[] = ds['spec'].template.spec.containers[0].env;
+    env.push({ name: 'TAGDRIFT_INTERVAL', value: '1s' });
+    // Experiments: BENCH_IMAGE_RSS_ENV="NAME=value;NAME2=value" replaces or adds container variables.
+    for (const kv of (process.env['BENCH_IMAGE_RSS_ENV'] ?? '').split(';').filter(Boolean)) {
+      const [name, ...rest] = kv.split('=');
+      const at = env.findIndex((e) => e.name === name);
+      if (at >= 0) env.splice(at, 1);
+      env.push({ name: name!, value: rest.join('=') });
+      out[`env ${name}`] = rest.join('=');
+    }
+    // BENCH_IMAGE_RSS_NODE_FLAGS="--flag …" replaces the entrypoint's node flags (those NODE_OPTIONS refuses).
+    if (process.env['BENCH_IMAGE_RSS_NODE_FLAGS'] !== undefined) {
+      const [node, ...rest] = IMAGE_CONFIG.entrypoint;
+      ds['spec'].template.spec.containers[0].command = [node!, ...process.env['BENCH_IMAGE_RSS_NODE_FLAGS'].split(' ').filter(Boolean), rest.at(-1)!];
+      out['node flags'] = process.env['BENCH_IMAGE_RSS_NODE_FLAGS'];
+    }
+    const sizes = (process.env['BENCH_IMAGE_RSS_SIZES'] ?? '0:0,300:80,5000:500').split(',').map((s) => s.split(':').map(Number) as [number, number]);
 
-    for (const [images, containers] of [[0, 0], [300, 80], [5_000, 500]] as const) {
+    for (const [images, containers] of sizes) {
       const dir = join(bed.dir, `rss-${images}`);
       const runDir = join(dir, 'run-containerd');
       const etcDir = join(dir, 'etc-containerd');
@@ -121,13 +177,19 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
           await new Promise((r) => setTimeout(r, 1_000));
         }
         const smaps = Object.fromEntries(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n').map((l) => /^(\w+):\s+(\d+) kB/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, Number(m[2]) / 1024]));
+        const label = `${images} images / ${containers} containers`;
+        const metricsText = await (await fetch(`${url}/metrics`)).text();
+        const metric = (re: RegExp): string => (Number(re.exec(metricsText)?.[1] ?? NaN) / 2 ** 20).toFixed(1);
+        out[`${label}: at the end, V8 heap total / used, external, large objects (MiB, the agent's /metrics)`] =
+          `${metric(/^nodejs_heap_size_total_bytes (\S+)/m)} / ${metric(/^nodejs_heap_size_used_bytes (\S+)/m)}, ${metric(/^nodejs_external_memory_bytes (\S+)/m)}, ${metric(/^nodejs_heap_space_size_total_bytes\{space="large_object"\} (\S+)/m)}`;
         const report = (await (await fetch(`${url}/v1/report`)).json()) as { images: unknown[]; containers: unknown[]; sources: Record<string, { ok: boolean }>; registryTruth?: unknown[] };
         const half = samples.slice(Math.floor(samples.length / 2));
-        const label = `${images} images / ${containers} containers`;
         out[`${label}: steady RSS, median of 2nd half (MiB)`] = median(half).toFixed(1);
         out[`${label}: max RSS (MiB)`] = Math.max(...samples).toFixed(1);
         out[`${label}: RSS 1st → last sample (MiB)`] = `${samples[0]!.toFixed(1)} → ${samples.at(-1)!.toFixed(1)}`;
-        out[`${label}: at the end, anonymous / file-backed shared (node binary) (MiB)`] = `${smaps['Anonymous']!.toFixed(1)} / ${smaps['Shared_Clean']!.toFixed(1)}`;
+        out[`${label}: at the end, anonymous / file-backed (MiB)`] = `${smaps['Anonymous']!.toFixed(1)} / ${(smaps['Rss']! - smaps['Anonymous']!).toFixed(1)}`;
+        out[`${label}: at the end, largest mappings (MiB)`] = largestMappings(pid);
+        if (process.env['BENCH_IMAGE_RSS_ANON']) out[`${label}: anonymous mappings by size (virtual MiB: count, resident MiB)`] = anonymousBySize(pid);
         out[`${label}: report`] = `${report.images.length} images, ${report.containers.length} containers, pods ${report.sources['pods']?.ok ? 'ok' : 'failed'}, ${report.registryTruth?.length ?? 0} registry answers, ${reads} API reads`;
       } finally {
         await bed.kubelet.deleteSandbox(sandboxId).catch(() => undefined);

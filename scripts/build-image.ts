@@ -30,21 +30,25 @@ export const IMAGE_BUDGET_BYTES = 80 * 1024 * 1024;
 export const IMAGE_CONFIG = {
   workingDir: '/app',
   user: '0:0',
+  // Measured in BENCHMARKS.md (image-rss), each paid for on every node:
   // --lite-mode (V8: no optimising compiler, bytecode flushed sooner) costs ~2× CPU on a
-  // scan that runs every 5 minutes and saves ~14 MiB of RSS on every node (BENCHMARKS.md,
-  // image-rss). It cannot be given in NODE_OPTIONS.
-  entrypoint: ['node', '--lite-mode', '/app/dist/src/cli/main.js'],
+  //   scan that runs every 5 minutes and saves ~14 MiB of RSS; it cannot be in NODE_OPTIONS;
+  // --no-node-snapshot builds Node's start-up state by running it (~60 ms more at start)
+  //   instead of mapping the snapshot in the binary: ~4 MiB fewer of its pages resident;
+  // --expose-gc lets the agent collect once after each scan (src/cli/agent.ts).
+  entrypoint: ['node', '--lite-mode', '--no-node-snapshot', '--expose-gc', '/app/dist/src/cli/main.js'],
   cmd: ['agent'],
   exposedPorts: ['9420/tcp'],
   env: {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     NODE_ENV: 'production',
     NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=2',
-    // glibc malloc: two arenas, and blocks of 64 KiB and more mapped on their own and
-    // returned when freed, so a scan's transient buffers (a 5 MiB ListImages answer, gzip)
-    // do not stay in RSS (image-rss: −25 MiB at 5,000 images).
+    // glibc malloc: two arenas, and blocks of 16 KiB and more mapped on their own and
+    // returned when freed, so a scan's transient buffers (a 5 MiB ListImages answer arriving
+    // in 16 KiB frames, gzip) do not stay in RSS (image-rss: −25 MiB at 5,000 images with
+    // 64 KiB, another −4 MiB of malloc heap with 16 KiB).
     MALLOC_ARENA_MAX: '2',
-    MALLOC_MMAP_THRESHOLD_: '65536',
+    MALLOC_MMAP_THRESHOLD_: '16384',
     MALLOC_TRIM_THRESHOLD_: '65536',
   } as Record<string, string>,
   /** Entries directly under /app. */

@@ -49,7 +49,6 @@ export function runtimeOk(report: Report): boolean {
 
 export class Agent {
   private current: Report | undefined;
-  private serialized: string | undefined;
   private inFlight: Promise<Report | undefined> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -74,12 +73,6 @@ export class Agent {
 
   get report(): Report | undefined {
     return this.current;
-  }
-
-  /** The latest report as JSON, serialised on first use and kept until the next scan. */
-  get reportJson(): string | undefined {
-    if (this.serialized === undefined && this.current) this.serialized = JSON.stringify(this.current);
-    return this.serialized;
   }
 
   get status(): AgentStatus {
@@ -200,7 +193,6 @@ export class Agent {
       this.scanFinishedAt = performance.now();
       this.runtimeAnswered(ok);
       this.current = report;
-      this.serialized = undefined;
       resetImageRefCache();
       this.s.lastDurationMs = durationMs;
       if (ok) {

@@ -44,6 +44,12 @@ export async function runAgent(options: Options): Promise<number> {
   });
   if (options.apiAuth === 'kubernetes' && !options.podName) log.warn('POD_NAME is not set: /v1/* answers only on loopback (kubectl port-forward)');
   const app = await buildApp({ agent, metrics, version, auth });
+  // With --expose-gc (the image's NODE_OPTIONS) a full collection follows each scan, once the
+  // new report has replaced the previous one and the answers derived from it: the old report
+  // and the scan's transient data go at once instead of raising the heap's high-water mark
+  // (image-rss in BENCHMARKS.md; a few ms at 5,000 images, once per interval).
+  const fullGc = (globalThis as { gc?: () => void }).gc;
+  if (fullGc) agent.onScan(() => fullGc());
   await app.listen({ host: listen.host, port: listen.port });
   log.warn('agent started', { version, listen: `${listen.host}:${listen.port}`, node: options.nodeName, intervalMs: options.intervalMs });
   agent.start();

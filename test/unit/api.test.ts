@@ -24,12 +24,15 @@ function sampleReport(): Report {
 
 class View implements AgentView {
   report: Report | undefined;
-  reportJson: string | undefined;
   status = {};
   runtimeUp = true;
+  private readonly listeners: ((r: Report) => void)[] = [];
+  onScan(l: (r: Report) => void): void {
+    this.listeners.push(l);
+  }
   set(r: Report | undefined): void {
     this.report = r;
-    this.reportJson = r ? JSON.stringify(r) : undefined;
+    if (r) for (const l of this.listeners) l(r);
   }
   live() {
     return this.runtimeUp || !this.deadRuntime ? { live: true, reason: 'ok' } : { live: false, reason: 'the runtime has not answered for 301 s' };
@@ -85,7 +88,7 @@ describe('HTTP API with a report', () => {
     const res = await app.inject('/v1/report');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/application\/json/);
-    expect(res.body).toBe(view.reportJson);
+    expect(res.body).toBe(JSON.stringify(view.report));
   });
 
   it('/v1/findings filters by code, severity and namespace', async () => {
@@ -113,6 +116,29 @@ describe('HTTP API with a report', () => {
     expect(plain.headers['content-encoding']).toBeUndefined();
     const small = await app.inject({ url: '/v1/findings?code=config-error', headers: { 'accept-encoding': 'gzip' } });
     expect(small.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('a new report replaces every cached answer at once, in both encodings, also for a large report', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const first = view.report!;
+    const gzipped = { 'accept-encoding': 'gzip' };
+    const read = async (url: string): Promise<[string, string]> => {
+      const gz = await app.inject({ url, headers: gzipped });
+      const plain = await app.inject(url);
+      return [gunzipSync(gz.rawPayload).toString('utf8'), plain.body];
+    };
+    expect(await read('/v1/report')).toEqual([JSON.stringify(first), JSON.stringify(first)]);
+    // Over the size kept in both encodings (3,000 images ≈ 1 MiB): asked gzip first, then plain, then gzip.
+    const large: Report = { ...first, generatedAt: '2030-01-01T00:00:00.000Z', images: Array.from({ length: 3_000 }, (_, i) => ({ ...first.images[0]!, id: `sha256:${String(i).padStart(64, '0')}` })) };
+    view.set(large);
+    expect(JSON.stringify(large).length).toBeGreaterThan(512 * 1024);
+    expect(await read('/v1/report')).toEqual([JSON.stringify(large), JSON.stringify(large)]);
+    expect(gunzipSync((await app.inject({ url: '/v1/report', headers: gzipped })).rawPayload).toString('utf8')).toBe(JSON.stringify(large));
+    const images = JSON.parse((await app.inject('/v1/images')).body) as { generatedAt: string; images: unknown[] };
+    expect([images.generatedAt, images.images.length]).toEqual([large.generatedAt, 3_000]);
+    view.set(first);
+    expect(await read('/v1/report')).toEqual([JSON.stringify(first), JSON.stringify(first)]);
+    expect(((await app.inject('/v1/images')).json() as { images: unknown[] }).images.length).toBe(first.images.length);
   });
 
   it('a bad query is a 400 that says what is wrong', async () => {
