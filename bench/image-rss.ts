@@ -12,7 +12,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,6 +175,17 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
           }
           samples.push(rssMiB(pid));
           await new Promise((r) => setTimeout(r, 1_000));
+        }
+        // Diagnosis: BENCH_IMAGE_RSS_HEAPSNAPSHOT=dir with node flags including
+        // --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/dev/shm copies a heap snapshot out.
+        const snapshotDir = process.env['BENCH_IMAGE_RSS_HEAPSNAPSHOT'];
+        if (snapshotDir) {
+          const shm = `/proc/${pid}/root/dev/shm`;
+          process.kill(pid, 'SIGUSR2');
+          await waitFor('heap snapshot', async () => readdirSync(shm).some((f) => f.endsWith('.heapsnapshot')) && (await new Promise((r) => setTimeout(() => r(true), 3_000))) === true, 60_000);
+          const f = readdirSync(shm).find((x) => x.endsWith('.heapsnapshot'))!;
+          mkdirSync(snapshotDir, { recursive: true });
+          copyFileSync(join(shm, f), join(snapshotDir, `${images}.heapsnapshot`));
         }
         const smaps = Object.fromEntries(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n').map((l) => /^(\w+):\s+(\d+) kB/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, Number(m[2]) / 1024]));
         const label = `${images} images / ${containers} containers`;

@@ -4,6 +4,7 @@
  * runtime or registry never slows a request. Response schemas double as the
  * OpenAPI document at /openapi.json.
  */
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { ALL_FINDING_CODES, FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
@@ -11,6 +12,7 @@ import type { Report } from '../domain/report.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ApiAuthorizer } from './api-auth.js';
 import { HTML_CSP, renderHtml } from '../render/html.js';
+import { gzipPieces, jsonPieces } from './json-pieces.js';
 import { schemaController } from './schema-compilers.js';
 
 export interface AgentView {
@@ -27,10 +29,10 @@ const RESPONSE_CACHE_BYTES = 16 * 1024 * 1024;
 const METRICS_REUSE_MS = 1_000;
 const GZIP_MIN_BYTES = 1024;
 /**
- * A response text at least this long is kept in only the encoding it was asked for
- * (gzip, or not): at 5,000 images the report is 3 MiB of JSON and 1.5 MiB gzipped.
+ * A response text longer than this is never built as one string, and only its gzip is
+ * kept: at 5,000 images the report is 3 MiB of JSON, 0.6 MiB gzipped.
  */
-const KEEP_BOTH_MAX_BYTES = 256 * 1024;
+const LARGE_TEXT_CHARS = 256 * 1024;
 
 const errorSchema = { type: 'object', properties: { error: { type: 'string' } }, required: ['error'] } as const;
 const anyObject = { type: 'object', additionalProperties: true } as const;
@@ -131,7 +133,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
   agent.onScan?.((r) => forReport(r));
   const keep = <T extends string | Buffer>(map: Map<string, T>, key: string, value: T): void => {
-    if (responseBytes + value.length <= RESPONSE_CACHE_BYTES) {
+    if (!map.has(key) && responseBytes + value.length <= RESPONSE_CACHE_BYTES) {
       map.set(key, value);
       responseBytes += value.length;
     }
@@ -139,25 +141,38 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const acceptsGzip = (req: FastifyRequest): boolean => /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   /**
    * Sends the JSON of `build()` for this report: gzip (compressed once per report and key)
-   * when the client accepts it and it is worth it.
+   * when the client accepts it and it is worth it. A small text is kept in both encodings;
+   * a large one is never one string (json-pieces.ts): it is gzipped piece by piece and
+   * only the gzip is kept, or streamed as it is written.
    */
-  const sendJson = (req: FastifyRequest, reply: FastifyReply, key: string, r: Report, build: () => unknown): FastifyReply => {
+  const sendJson = async (req: FastifyRequest, reply: FastifyReply, key: string, r: Report, build: () => unknown): Promise<FastifyReply> => {
     forReport(r);
     reply.type(JSON_TYPE).header('vary', 'accept-encoding');
     const gzip = acceptsGzip(req);
     const gz = gzip ? compressed.get(key) : undefined;
     if (gz) return reply.header('content-encoding', 'gzip').send(gz);
-    let text = responses.get(key);
-    const cachedText = text !== undefined;
-    text ??= JSON.stringify(build());
-    if (gzip && text.length >= GZIP_MIN_BYTES) {
+    const cachedText = responses.get(key);
+    const pieces = cachedText === undefined ? jsonPieces(build(), LARGE_TEXT_CHARS) : [cachedText][Symbol.iterator]();
+    const first = pieces.next();
+    const second = pieces.next();
+    if (second.done) {
+      const text = first.done ? 'null' : first.value;
+      if (cachedText === undefined) keep(responses, key, text);
+      if (!gzip || text.length < GZIP_MIN_BYTES) return reply.serializer((x: unknown) => x as string).send(text);
       const body = gzipSync(text);
       keep(compressed, key, body);
-      if (!cachedText && text.length < KEEP_BOTH_MAX_BYTES) keep(responses, key, text);
       return reply.header('content-encoding', 'gzip').send(body);
     }
-    if (!cachedText) keep(responses, key, text);
-    return reply.serializer((x: unknown) => x as string).send(text);
+    const all = (function* (): Generator<string> {
+      yield first.value as string;
+      yield second.value;
+      yield* pieces;
+    })();
+    if (!gzip) return reply.send(Readable.from(all));
+    const body = await gzipPieces(all);
+    // A new report may have arrived meanwhile: the answer goes out, but is kept only for its own report.
+    if (responsesFor === r) keep(compressed, key, body);
+    return reply.header('content-encoding', 'gzip').send(body);
   };
   let metricsText: { body: string; at: number; report: Report | undefined } | undefined;
   const withReport = (reply: { code: (n: number) => { send: (b: unknown) => unknown } }): Report | undefined => {

@@ -23,7 +23,16 @@ function sampleReport(): Report {
 }
 
 class View implements AgentView {
-  report: Report | undefined;
+  private current: Report | undefined;
+  /** Called once, at the next read of the report (to change it while an answer is being made). */
+  onNextRead: (() => void) | undefined;
+  get report(): Report | undefined {
+    const r = this.current;
+    const hook = this.onNextRead;
+    this.onNextRead = undefined;
+    hook?.();
+    return r;
+  }
   status = {};
   runtimeUp = true;
   private readonly listeners: ((r: Report) => void)[] = [];
@@ -31,7 +40,7 @@ class View implements AgentView {
     this.listeners.push(l);
   }
   set(r: Report | undefined): void {
-    this.report = r;
+    this.current = r;
     if (r) for (const l of this.listeners) l(r);
   }
   live() {
@@ -139,6 +148,14 @@ describe('HTTP API with a report', () => {
     view.set(first);
     expect(await read('/v1/report')).toEqual([JSON.stringify(first), JSON.stringify(first)]);
     expect(((await app.inject('/v1/images')).json() as { images: unknown[] }).images.length).toBe(first.images.length);
+    // A report arriving while a large answer is being gzipped: that answer is not kept for the new one.
+    view.set(large);
+    view.onNextRead = () => setImmediate(() => view.set(first));
+    const inFlight = app.inject({ url: '/v1/images', headers: gzipped });
+    const body = (res: Awaited<typeof inFlight>): { images: unknown[] } => JSON.parse(res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.rawPayload).toString('utf8') : res.body) as { images: unknown[] };
+    expect(body(await inFlight).images.length).toBe(3_000);
+    expect(view.report).toBe(first);
+    expect(body(await app.inject({ url: '/v1/images', headers: gzipped })).images.length).toBe(first.images.length);
   });
 
   it('a bad query is a 400 that says what is wrong', async () => {
