@@ -44,12 +44,13 @@ export async function runAgent(options: Options): Promise<number> {
   });
   if (options.apiAuth === 'kubernetes' && !options.podName) log.warn('POD_NAME is not set: /v1/* answers only on loopback (kubectl port-forward)');
   const app = await buildApp({ agent, metrics, version, auth });
-  // With --expose-gc (the image's NODE_OPTIONS) a full collection follows each scan, once the
-  // new report has replaced the previous one and the answers derived from it: the old report
-  // and the scan's transient data go at once instead of raising the heap's high-water mark
-  // (image-rss in BENCHMARKS.md; a few ms at 5,000 images, once per interval).
-  const fullGc = (globalThis as { gc?: () => void }).gc;
-  if (fullGc) agent.onScan(() => fullGc());
+  // With --expose-gc (the image's entrypoint) a memory-reducing collection follows each scan,
+  // once the new report has replaced the previous one and the answers derived from it: the
+  // old report and the scan's transient data go, and the pages they took are given back,
+  // instead of raising the heap's high-water mark (image-rss in BENCHMARKS.md; ~15 ms at
+  // 5,000 images, once per interval). `last-resort` is V8's flavour that also shrinks the heap.
+  const fullGc = (globalThis as { gc?: (o?: object) => void }).gc;
+  if (fullGc) agent.onScan(() => fullGc({ type: 'major', execution: 'sync', flavor: 'last-resort' }));
   await app.listen({ host: listen.host, port: listen.port });
   log.warn('agent started', { version, listen: `${listen.host}:${listen.port}`, node: options.nodeName, intervalMs: options.intervalMs });
   agent.start();
