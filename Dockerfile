@@ -12,8 +12,8 @@ COPY tsconfig.json ./
 COPY protos ./protos
 COPY src ./src
 COPY testbed ./testbed
-RUN npm run build && npm prune --omit=dev --ignore-scripts \
- && npm sbom --sbom-format cyclonedx --omit dev --package-lock-only > /sbom.cdx.json
+RUN npm run build && npm prune --omit=dev --omit=optional --ignore-scripts \
+ && npm sbom --sbom-format cyclonedx --omit dev --omit optional --package-lock-only > /sbom.cdx.json
 
 # Final stage: production dependencies and the compiled agent only.
 FROM node:26-bookworm-slim

@@ -5,7 +5,8 @@
  *     exactly the shared libraries `ldd` says it loads, CA certificates, passwd/group
  *     entries, /tmp, and the SBOM at /usr/share/doc/tagdrift/sbom.cdx.json
  *   layer 2 (app): /app/package.json, /app/node_modules (production dependencies only,
- *     `npm ci --omit=dev`), /app/dist/src (compiled), /app/protos
+ *     `npm ci --omit=dev --omit=optional`: @kubernetes/client-node, used only with a
+ *     kubeconfig, is left out), /app/dist/src (compiled), /app/protos
  *   config: entrypoint, cmd, env, user, working dir and exposed port as the Dockerfile's
  *     final stage declares them (test/unit/image.test.ts compares the two), OCI labels
  *     (version, revision, source, created)
@@ -145,7 +146,7 @@ export function buildImage(): BuiltImage {
   write(base, 'etc/nsswitch.conf', 'hosts: files dns\n');
   for (const d of ['tmp', 'root', 'home/nonroot']) mkdirSync(join(base, d), { recursive: true });
   chmodSync(join(base, 'tmp'), 0o1777);
-  const sbom = sh('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--package-lock-only']);
+  const sbom = sh('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--omit', 'optional', '--package-lock-only']);
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'sbom.cdx.json'), sbom);
   write(base, 'usr/share/doc/tagdrift/sbom.cdx.json', sbom);
@@ -154,7 +155,7 @@ export function buildImage(): BuiltImage {
   const appDir = join(app, 'app');
   mkdirSync(appDir, { recursive: true });
   for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, f), join(appDir, f));
-  sh('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], appDir);
+  sh('npm', ['ci', '--omit=dev', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], appDir);
   rmSync(join(appDir, 'package-lock.json'));
   rmSync(join(appDir, 'node_modules', '.package-lock.json'), { force: true });
   cpSync(join(ROOT, 'dist', 'src'), join(appDir, 'dist', 'src'), { recursive: true, filter: (p) => !p.endsWith('.map') });

@@ -14,7 +14,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +119,22 @@ describe("the project's image under the rendered DaemonSet, on containerd via CR
     const dev = spawnSync('tar', ['tzf', appLayer], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout.split('\n').filter((e) => /^\.?\/?app\/node_modules\/(vitest|typescript|tsx|fast-check)\//.test(e));
     expect(dev, 'no development dependencies').toEqual([]);
     expect(image.compressedBytes).toBeLessThanOrEqual(80 * 1024 * 1024);
+  });
+
+  it('leaves out @kubernetes/client-node (kubeconfig only), and its own code says so when given a kubeconfig', () => {
+    const appLayer = join(image.layout, 'blobs', 'sha256', image.layers[1]!.digest.slice(7));
+    const listing = spawnSync('tar', ['tzf', appLayer], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout;
+    expect(listing).toMatch(/app\/node_modules\/fastify\//);
+    expect(listing).not.toMatch(/app\/node_modules\/@kubernetes\//);
+    const dir = mkdtempSync(join(tmpdir(), 'tagdrift-app-'));
+    try {
+      expect(spawnSync('tar', ['xzf', appLayer, '-C', dir]).status).toBe(0);
+      const api = join(dir, 'app', 'dist', 'src', 'adapters', 'kube', 'api.js');
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(api)}); const r = await m.loadKubeApi('/dev/null'); console.log(r.kind + ': ' + r.message);`], { encoding: 'utf8' });
+      expect(r.stdout).toContain('not-configured: --kubeconfig needs the optional package @kubernetes/client-node');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('SIGTERM while a registry hangs mid-scan: the agent exits 0 within the grace period', async () => {

@@ -62,7 +62,15 @@ export async function loadKubeApi(kubeconfig: string | undefined, select: Kubeco
     if (!host) return new SourceFailure('not-configured', 'no --kubeconfig given and not running in a cluster');
     return inClusterApi({ host, port: process.env['KUBERNETES_SERVICE_PORT'] ?? '443', dir: SERVICE_ACCOUNT_DIR });
   }
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  let KubeConfig: typeof import('@kubernetes/client-node').KubeConfig;
+  try {
+    ({ KubeConfig } = await import('@kubernetes/client-node'));
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    // An optional dependency: npm installs it with the CLI; the image leaves it out (its agent
+    // and resolver use the pod's service account, never a kubeconfig).
+    return new SourceFailure('not-configured', '--kubeconfig needs the optional package @kubernetes/client-node, which is not installed here (the image leaves it out: run in a pod without --kubeconfig, or use the CLI installed with npm)');
+  }
   // A list (KUBECONFIG=a:b) is merged the way kubectl merges it: for current-context and for
   // every cluster, user and context name, the first file that sets it wins.
   type Named = { name: string };
