@@ -112,7 +112,7 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
       remediation: "Mount your distribution's configuration directory into the agent (deploy/overlays/<distribution>), or pass --containerd-config with its path.",
     });
   }
-  const limited = view.notRead ?? [];
+  const limited = [...(view.notRead ?? []), ...snap.hostsFiles.flatMap((h) => (h.notRead ? [h.notRead] : []))];
   if (limited.length > 0) {
     out.push({
       code: 'check-failed',
@@ -121,7 +121,7 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
       image: undefined,
       containers: [],
       evidence: { reason: 'config-read-limit', files: limited.slice(0, 20).map((p) => p.file), count: limited.length },
-      remediation: 'Check these files with containerd itself (containerd config dump) or reduce them; tagdrift reads at most 64 config files, 2 MiB in all, nesting up to 32.',
+      remediation: 'Check these files with containerd itself (containerd config dump) or reduce them; tagdrift reads at most 64 config files, 1 MiB each and 2 MiB in all, nesting up to 32.',
     });
   }
   const skipped = snap.skippedDirs ?? [];

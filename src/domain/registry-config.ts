@@ -45,6 +45,8 @@ export interface HostsFile {
   readonly hosts: readonly HostEntry[];
   /** Set when containerd would skip the whole file. */
   readonly ignoredBecause?: ConfigProblem;
+  /** Set when tagdrift did not read the file (its own size limit): planned as if absent, reported as such. */
+  readonly notRead?: ConfigProblem;
   /** Legacy certificate files next to (or instead of) hosts.toml. */
   readonly certFiles: readonly string[];
 }

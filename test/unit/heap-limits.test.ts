@@ -73,6 +73,28 @@ describe("config files at tagdrift's limits, under the image's heap", () => {
   });
 });
 
+describe("a single file over tagdrift's 1 MiB limit", () => {
+  const big = `# ${'x'.repeat(1_100_000)}\n`;
+  it('a config.toml: not read, a warning naming it; no config-error (containerd reads it)', async () => {
+    const out = await registries(node('big-config', { '/etc/containerd/config.toml': `version = 2\n${CRI}${big}` }));
+    expect(out.findings.filter((x) => x.code === 'config-error')).toEqual([]);
+    const f = out.findings.find((x) => x.code === 'check-failed')!;
+    expect(f.severity).toBe('warning');
+    expect(f.message).toMatch(/1 config file was not read by tagdrift \(its own limits, not containerd's\): \/etc\/containerd\/config.toml: larger than 1048576 bytes/);
+  });
+
+  it('a hosts.toml: not read, a warning naming it; no mirror-config-ignored (containerd reads it)', async () => {
+    const out = await registries(node('big-hosts', {
+      '/etc/containerd/config.toml': `version = 2\n${CRI}`,
+      '/etc/containerd/certs.d/docker.io/hosts.toml': `server = "https://registry-1.docker.io"\n[host."https://mirror.example"]\n  capabilities = ["pull", "resolve"]\n${big}`,
+    }));
+    expect(out.findings.filter((x) => x.code === 'mirror-config-ignored' || x.code === 'config-error')).toEqual([]);
+    const f = out.findings.find((x) => x.code === 'check-failed')!;
+    expect(f.severity).toBe('warning');
+    expect(f.message).toMatch(/\/etc\/containerd\/certs.d\/docker.io\/hosts.toml: larger than 1048576 bytes: not read \(tagdrift's own limit\)/);
+  });
+});
+
 describe("hosts.toml directories past tagdrift's limit", () => {
   it('520 registry directories: 512 read, the rest named in a warning', async () => {
     const files: Record<string, string> = { '/etc/containerd/config.toml': `version = 2\n${CRI}` };

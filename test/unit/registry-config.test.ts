@@ -86,11 +86,12 @@ describe('imports', () => {
     expect(loadContainerdConfig(files, CFG, V('2.0.0')).registry?.configPath).toBe('/certs');
   });
 
-  it('a file over the size cap is refused with its path', () => {
+  it('a file over the size cap is not read, named with its path as tagdrift\'s own limit, not as a containerd error', () => {
     const files = memoryHostFiles({ [CFG]: `version = 2\n# ${'x'.repeat(10)}\n` });
     const big = { ...files, read: (p: string) => (p === CFG ? { ok: false as const, kind: 'too-large' as const, message: 'larger than 1048576 bytes' } : files.read(p)) };
     const view = loadContainerdConfig(big, CFG, V('1.7.0'));
-    expect(view.errors[0]?.reason).toContain('larger than');
+    expect(view.errors).toEqual([]);
+    expect(view.notRead).toEqual([{ file: CFG, reason: "larger than 1048576 bytes: not read (tagdrift's own limit)" }]);
   });
 });
 

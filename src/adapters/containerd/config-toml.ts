@@ -67,7 +67,8 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], 
     }
     const read = files.read(file);
     if (!read.ok) {
-      if (file !== rootFile) errors.push({ file, reason: `imported file ${read.message}: containerd will not start` });
+      if (read.kind === 'too-large') notRead.push({ file, reason: `${read.message}: not read (tagdrift's own limit)` });
+      else if (file !== rootFile) errors.push({ file, reason: `imported file ${read.message}: containerd will not start` });
       continue;
     }
     bytes += read.text.length;
@@ -203,7 +204,7 @@ export function loadContainerdConfig(files: HostFiles, rootFile: string, version
   if (!rootRead.ok && rootRead.kind === 'missing') {
     return { file: rootFile, files: [], version: version.major >= 2 ? 3 : 1, localPullTriggers: [], errors, ignored, missing: true };
   }
-  if (!rootRead.ok) errors.push({ file: rootFile, reason: `cannot read: ${rootRead.message}` });
+  if (!rootRead.ok && rootRead.kind !== 'too-large') errors.push({ file: rootFile, reason: `cannot read: ${rootRead.message}` });
   const conditional: ConfigProblem[] = [];
   const notRead: ConfigProblem[] = [];
   const loaded = loadFiles(files, rootFile, errors, version, ignored, conditional, notRead);

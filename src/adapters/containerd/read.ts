@@ -25,7 +25,10 @@ function readHostDir(files: HostFiles, root: string, dirName: string, v: Runtime
   const read = files.read(file);
   if (!read.ok) {
     const base = { file, dirName, root, hosts: [], certFiles };
-    return read.kind === 'missing' ? base : { ...base, ignoredBecause: { file, reason: `cannot read hosts.toml: ${read.message}` } };
+    if (read.kind === 'missing') return base;
+    // Over tagdrift's own size limit: containerd reads it, tagdrift cannot say how.
+    if (read.kind === 'too-large') return { ...base, notRead: { file, reason: `${read.message}: not read (tagdrift's own limit)` } };
+    return { ...base, ignoredBecause: { file, reason: `cannot read hosts.toml: ${read.message}` } };
   }
   if (read.text.trim() === '') return { file, dirName, root, hosts: [], certFiles };
   const parsed = parseHostsToml(read.text, file, registryForDir(dirName), v);
