@@ -14,8 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
-import type { PlatformImage, PlatformRead, RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
-import { hostPlatform, pickPlatformChild, platformString, type NodePlatform } from './platform.js';
+import type { PlatformRead, RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
+import { hostPlatform, pickPlatformChild, type NodePlatform } from './platform.js';
+import { HubGetBudget, PlatformReader } from './platform-read.js';
 import { AgentPool, httpRequest, safeUrl, TransportError, type HttpRequest, type HttpResponse, type TlsSettings } from './http.js';
 import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Credential } from './auth.js';
 import { Authorizer } from './authorizer.js';
@@ -61,10 +62,6 @@ export interface RegistryClientOptions {
 }
 
 
-/** Entries kept in the by-digest platform cache (manifests are immutable, so no TTL). */
-const PLATFORM_CACHE_ENTRIES = 2_048;
-const SIX_HOURS_MS = 6 * 3600_000;
-
 import type { RegistryStats } from '../../domain/registry-truth.js';
 export type { RegistryStats };
 
@@ -109,8 +106,7 @@ export class RegistryClient {
   private readonly authorizer: Authorizer;
   private readonly requestCounts = new Map<string, number>();
   private readonly rateLimit = new Map<string, number>();
-  private readonly platformCache = new Map<string, PlatformImage>();
-  private hubGets: { windowStart: number; spent: number } = { windowStart: 0, spent: 0 };
+  private readonly platforms: PlatformReader;
   private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest'>> & Pick<RegistryClientOptions, 'onRequest'>;
   private readonly credentials: ReadonlyMap<string, Credential>;
 
@@ -130,6 +126,7 @@ export class RegistryClient {
     this.gate = new HostGate(this.o.concurrency, this.o.perHostConcurrency, this.o.maxBackoffSeconds, this.o.now);
     this.authorizer = new Authorizer(this.agents, this.o.now, this.o.connectTimeoutMs, this.o.timeoutMs, (h, m, c) => this.count(h, m, c));
     this.credentials = options.credentials ?? new Map();
+    this.platforms = new PlatformReader(this.o.platform, new HubGetBudget(this.o.dockerHubGetsPer6h, this.o.now, () => this.rateLimit), this.o.dockerHubGetsPer6h);
   }
 
   stats(): RegistryStats {
@@ -171,53 +168,10 @@ export class RegistryClient {
     return (got.doc.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string' && DIGEST_RE.test(d));
   }
 
-  /**
-   * The image a node of this client's platform runs from `digest`: for an index, the
-   * child containerd would pick and its config digest; for a manifest, its own config.
-   * Cached by digest. On Docker Hub the GETs come out of a budget per 6 hours.
-   */
-  async platformImage(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<PlatformRead> {
-    const key = `${new URL(endpoint.url).host}|${repository}@${digest}`;
-    const hit = this.platformCache.get(key);
-    if (hit) return { ok: true, image: hit };
-    const hub = isDockerHubHost(new URL(endpoint.url).hostname);
-    if (hub && !this.takeHubGets(2)) {
-      return { ok: false, reason: `Docker Hub counts manifest GETs as pulls; this agent's budget of ${this.o.dockerHubGetsPer6h} per 6 h is spent` };
-    }
-    const platform = platformString(this.o.platform);
-    try {
-      const top = await this.getManifest(endpoint, registry, repository, digest);
-      if (!top) return { ok: false, reason: `the manifest ${digest.slice(0, 19)} could not be read` };
-      let manifest = digest;
-      let doc = top.doc;
-      if (isIndex(top.mediaType, top.doc)) {
-        const child = pickPlatformChild(top.doc, this.o.platform);
-        if (!child || !DIGEST_RE.test(child)) return { ok: false, reason: `the index lists no ${platform} image` };
-        const got = await this.getManifest(endpoint, registry, repository, child);
-        if (!got) return { ok: false, reason: `the ${platform} manifest ${child.slice(0, 19)} could not be read` };
-        manifest = child;
-        doc = got.doc;
-      }
-      const config = doc.config?.digest;
-      if (!config || !DIGEST_RE.test(config)) return { ok: false, reason: `the ${platform} manifest names no config digest` };
-      const image: PlatformImage = { platform, manifest, config };
-      if (this.platformCache.size >= PLATFORM_CACHE_ENTRIES) this.platformCache.delete(this.platformCache.keys().next().value!);
-      this.platformCache.set(key, image);
-      return { ok: true, image };
-    } catch {
-      return { ok: false, reason: 'the manifest could not be read' };
-    }
-  }
-
-  /** Takes `n` Docker Hub GETs from the 6-hour budget; false when it would overdraw it. */
-  private takeHubGets(n: number): boolean {
-    const now = this.o.now();
-    if (now - this.hubGets.windowStart >= SIX_HOURS_MS) this.hubGets = { windowStart: now, spent: 0 };
-    if (this.hubGets.spent + n > this.o.dockerHubGetsPer6h) return false;
-    // Leave the node's own pulls room when Docker Hub says the quota is nearly spent.
-    for (const [host, remaining] of this.rateLimit) if (isDockerHubHost(host.replace(/:\d+$/, '')) && remaining < 10) return false;
-    this.hubGets.spent += n;
-    return true;
+  /** The image a node of this client's platform runs from `digest` (platform-read.ts). */
+  platformImage(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<PlatformRead> {
+    const url = new URL(endpoint.url);
+    return this.platforms.read(url.host, url.hostname, repository, digest, (d) => this.getManifest(endpoint, registry, repository, d));
   }
 
   /** OCI labels and `created` of the image behind `digest` (the platform child of an index). */
