@@ -117,8 +117,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { agent, metrics } = opts;
   // Responses are derived from one report until the next scan: serialised once per
   // (report, query) and reused, within a byte budget, and dropped as soon as a new report
-  // arrives. A large text is kept only in the encoding it was asked for. /metrics text is
-  // reused for a second, so a scrape storm costs one render per second.
+  // arrives. A large text is kept only gzipped (and written again for a client without
+  // gzip). /metrics text is reused for a second, so a scrape storm costs one render per second.
   const responses = new Map<string, string>();
   const compressed = new Map<string, Buffer>();
   let responsesFor: Report | undefined;
