@@ -126,7 +126,7 @@ export class RegistryClient {
     this.gate = new HostGate(this.o.concurrency, this.o.perHostConcurrency, this.o.maxBackoffSeconds, this.o.now);
     this.authorizer = new Authorizer(this.agents, this.o.now, this.o.connectTimeoutMs, this.o.timeoutMs, (h, m, c) => this.count(h, m, c));
     this.credentials = options.credentials ?? new Map();
-    this.platforms = new PlatformReader(this.o.platform, new HubGetBudget(this.o.dockerHubGetsPer6h, this.o.now, () => this.rateLimit), this.o.dockerHubGetsPer6h);
+    this.platforms = new PlatformReader(this.o.platform, new HubGetBudget(this.o.dockerHubGetsPer6h, this.o.now, () => this.rateLimit));
   }
 
   stats(): RegistryStats {

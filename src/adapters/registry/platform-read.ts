@@ -21,7 +21,7 @@ export class HubGetBudget {
   private window = { start: 0, spent: 0 };
 
   constructor(
-    private readonly perSixHours: number,
+    readonly perSixHours: number,
     private readonly now: () => number,
     /** Docker Hub's `RateLimit-Remaining` per host, as last answered. */
     private readonly remaining: () => ReadonlyMap<string, number>,
@@ -44,7 +44,6 @@ export class PlatformReader {
   constructor(
     private readonly platform: NodePlatform,
     private readonly hub: HubGetBudget,
-    private readonly perSixHours: number,
   ) {}
 
   async read(host: string, hostname: string, repository: string, digest: string, getManifest: GetManifest): Promise<PlatformRead> {
@@ -52,7 +51,7 @@ export class PlatformReader {
     const hit = this.cache.get(key);
     if (hit) return { ok: true, image: hit };
     if (isDockerHubHost(hostname) && !this.hub.take(2)) {
-      return { ok: false, reason: `Docker Hub counts manifest GETs as pulls; this agent's budget of ${this.perSixHours} per 6 h is spent` };
+      return { ok: false, reason: `Docker Hub counts manifest GETs as pulls; this agent's budget of ${this.hub.perSixHours} per 6 h is spent` };
     }
     const platform = platformString(this.platform);
     try {
