@@ -46,7 +46,7 @@ USER 0:0
 EXPOSE 9420
 # node handles SIGTERM itself: the agent stops scanning, closes the server and exits 0.
 # --lite-mode trades CPU on a scan every 5 minutes for ~14 MiB of RSS; --no-node-snapshot
-# ~60 ms at start for ~4 MiB of the binary's pages; --expose-gc lets the agent collect once
+# ~50 ms at start for ~4 MiB of the binary's pages; --expose-gc lets the agent collect once
 # after each scan (BENCHMARKS.md, image-rss).
 ENTRYPOINT ["node", "--lite-mode", "--no-node-snapshot", "--expose-gc", "/app/dist/src/cli/main.js"]
 CMD ["agent"]

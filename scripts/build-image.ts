@@ -34,7 +34,7 @@ export const IMAGE_CONFIG = {
   // Measured in BENCHMARKS.md (image-rss), each paid for on every node:
   // --lite-mode (V8: no optimising compiler, bytecode flushed sooner) costs ~2× CPU on a
   //   scan that runs every 5 minutes and saves ~14 MiB of RSS; it cannot be in NODE_OPTIONS;
-  // --no-node-snapshot builds Node's start-up state by running it (~60 ms more at start)
+  // --no-node-snapshot builds Node's start-up state by running it (~50 ms more at start)
   //   instead of mapping the snapshot in the binary: ~4 MiB fewer of its pages resident;
   // --expose-gc lets the agent collect once after each scan (src/cli/agent.ts).
   entrypoint: ['node', '--lite-mode', '--no-node-snapshot', '--expose-gc', '/app/dist/src/cli/main.js'],

@@ -5,7 +5,7 @@
  * or install-script), and the version must be the package's, on the pinned Node.js.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -45,4 +45,6 @@ it('the README install gives working tagdrift and kubectl tagdrift, without npm 
   const node = spawnSync('node', ['--version'], { encoding: 'utf8' }).stdout.trim();
   expect(r.stdout.trim().split('\n').filter((l) => l.startsWith('tagdrift '))).toEqual([`tagdrift ${version} (node ${node})`, `tagdrift ${version} (node ${node})`]);
   expect(out).not.toMatch(/EBADENGINE|npm warn|npm WARN/);
+  // The optional Kubernetes client (kubeconfig support) comes with an npm install; only the image leaves it out.
+  expect(existsSync(join(prefix, 'lib', 'node_modules', 'tagdrift', 'node_modules', '@kubernetes', 'client-node', 'package.json'))).toBe(true);
 }, 300_000);
