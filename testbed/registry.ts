@@ -1,5 +1,6 @@
 /** A real distribution registry (Debian's docker-registry) on a loopback port, storage in the bed's temp dir. */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, killPids, spawnLogged, waitFor } from './proc.js';
@@ -22,12 +23,34 @@ export interface TokenAuthConfig {
   readonly rootCertBundle: string;
 }
 
+/** distribution's basic auth: users from an htpasswd file (bcrypt), the way a small private registry runs. */
+export interface HtpasswdAuthConfig {
+  readonly htpasswd: { readonly realm: string; readonly users: Readonly<Record<string, string>> };
+}
+
+/** An htpasswd line with a bcrypt hash, made by the system's crypt(3) (libxcrypt's `$2b$`) through perl. */
+function htpasswdLine(user: string, password: string): string {
+  const alphabet = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const salt = Array.from(randomBytes(21), (b) => alphabet[b % 64]).join('') + '.';
+  const hash = execFileSync('perl', ['-e', 'print crypt($ARGV[0], $ARGV[1])', password, `$2b$05$${salt}`], { encoding: 'utf8' });
+  if (!hash.startsWith('$2b$05$')) throw new Error('crypt(3) here does not make bcrypt hashes ($2b$)');
+  return `${user}:${hash}`;
+}
+
 /** Starts a registry; with `port` (a restart) it reuses that port and the same storage. */
-export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig, port?: number, address = '127.0.0.1'): Promise<RunningRegistry> {
+export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig | HtpasswdAuthConfig, port?: number, address = '127.0.0.1'): Promise<RunningRegistry> {
   port ??= await freePort();
   const root = join(dir, name);
   mkdirSync(join(root, 'data'), { recursive: true });
   const config = join(root, 'config.yml');
+  let authLines: string[] = [];
+  if (tokenAuth && 'htpasswd' in tokenAuth) {
+    const file = join(root, 'htpasswd');
+    writeFileSync(file, Object.entries(tokenAuth.htpasswd.users).map(([u, p]) => htpasswdLine(u, p)).join('\n') + '\n');
+    authLines = ['auth:', '  htpasswd:', `    realm: ${tokenAuth.htpasswd.realm}`, `    path: ${file}`];
+  } else if (tokenAuth) {
+    authLines = ['auth:', '  token:', `    realm: ${tokenAuth.realm}`, `    service: ${tokenAuth.service}`, `    issuer: ${tokenAuth.issuer}`, `    rootcertbundle: ${tokenAuth.rootCertBundle}`];
+  }
   writeFileSync(
     config,
     [
@@ -41,9 +64,7 @@ export async function startRegistry(dir: string, name: string, tokenAuth?: Token
       '    enabled: true',
       'http:',
       `  addr: ${address}:${port}`,
-      ...(tokenAuth
-        ? ['auth:', '  token:', `    realm: ${tokenAuth.realm}`, `    service: ${tokenAuth.service}`, `    issuer: ${tokenAuth.issuer}`, `    rootcertbundle: ${tokenAuth.rootCertBundle}`]
-        : []),
+      ...authLines,
       '',
     ].join('\n'),
   );

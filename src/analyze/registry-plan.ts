@@ -7,6 +7,7 @@ import { planCrioRegistry, type CrioRegistriesRead } from '../domain/crio.js';
 import type { Outcome, RegistryConfigRead } from '../domain/snapshot.js';
 import type {
   HostEntry,
+  NodeCredentialSource,
   PlannedEndpoint,
   RegistryConfigSnapshot,
   RegistryPlan,
@@ -62,7 +63,34 @@ function finish(registry: string, endpoints: PlannedEndpoint[], mode: RegistryPl
   return { registry, endpoints, resolvesTagsVia: resolver.url, mirrorResolves: !isUpstreamUrl(resolver.url, registry), mode };
 }
 
+/**
+ * containerd picks a static credential by the host it is contacting (`registry.configs."<host>".auth`,
+ * the mirror's host for a mirror), on every release tagdrift supports; kubelet's pull secret wins
+ * when there is one. Each endpoint is marked with where the node's credential for its host is written.
+ */
+function withNodeCredentials(plan: RegistryPlan, auth: Readonly<Record<string, NodeCredentialSource>> | undefined): RegistryPlan {
+  if (!auth) return plan;
+  let changed = false;
+  const endpoints = plan.endpoints.map((e) => {
+    let host: string;
+    try {
+      host = new URL(e.url).host;
+    } catch {
+      return e;
+    }
+    const source = Object.hasOwn(auth, host) ? auth[host] : undefined;
+    if (!source) return e;
+    changed = true;
+    return { ...e, nodeCredential: { ...source, host } };
+  });
+  return changed ? { ...plan, endpoints } : plan;
+}
+
 export function planRegistry(registry: string, snap: RegistryConfigSnapshot, v: RuntimeVersion): RegistryPlan {
+  return withNodeCredentials(planEndpoints(registry, snap, v), snap.config.registry?.auth);
+}
+
+function planEndpoints(registry: string, snap: RegistryConfigSnapshot, v: RuntimeVersion): RegistryPlan {
   const eff = effectiveHostsConfig(snap.config, v);
   const upstream = (why: string): PlannedEndpoint => ({
     url: defaultUpstream(registry),

@@ -180,7 +180,7 @@ export function checkMirrorSkipped(ctx: CheckContext): Finding[] {
 }
 
 const FAILED_FIX: Record<RegistryErrorKind, string> = {
-  auth: 'Give the agent pull credentials for this registry: mount a docker config.json (e.g. the pull secret) and pass it as --registry-auth-file.',
+  auth: 'Give the agent pull credentials for this registry: mount a docker config.json (e.g. the pull secret) and pass it as --registry-auth-file. A username and password (or auth) in the node\'s own config.toml registry.configs."<host>".auth are used without it.',
   'not-found': 'The tag (or repository) does not exist at this endpoint: pods that use it cannot be re-created from the registry. Check the name and the mirror path.',
   'rate-limited': 'The registry is limiting requests; checks resume after its Retry-After. Authenticated requests get higher limits (--registry-auth-file).',
   unreachable: 'The node cannot reach this endpoint: check DNS, egress network policy and proxies from the node.',

@@ -2,7 +2,8 @@
  * How this node resolves tags: the parsed, redacted registry configuration
  * (config.toml with imports, hosts.toml files) as plain data, and the
  * per-registry resolution plan derived from it. No secrets: credentials and
- * header values are reduced to `hasAuth` and header names at parse time.
+ * header values are reduced to where they are written (file, host, kind) and
+ * header names at parse time; the registry client reads the values itself.
  */
 
 /** A problem tied to a file; `line`/`column` are 1-based when known. Never contains file content. */
@@ -58,6 +59,12 @@ export interface CriRegistrySection {
   readonly mirrors: Readonly<Record<string, readonly string[]>>;
   /** Registry hosts with `configs.<host>.auth` (values never kept). */
   readonly configsWithAuth: readonly string[];
+  /**
+   * Per endpoint host (`configs."<host>".auth`, and legacy `auths."<url>"` by its host): which
+   * kinds of credential the node holds and the files that set them. Never the values: the
+   * registry client reads those from the files itself when it talks to that host.
+   */
+  readonly auth?: Readonly<Record<string, NodeCredentialSource>>;
   /** Registry hosts with `configs.<host>.tls`. */
   readonly configsWithTls: readonly string[];
   readonly authsCount: number;
@@ -66,6 +73,20 @@ export interface CriRegistrySection {
   readonly location: string;
   /** The file(s) that set it (the root config or drop-ins). */
   readonly files: readonly string[];
+}
+
+/** Kinds of static credential containerd reads from `registry.configs."<host>".auth`. */
+export type NodeCredentialKind = 'username' | 'password' | 'auth' | 'identitytoken';
+
+/** Where a node's credential for one host is written, and what it consists of (no values). */
+export interface NodeCredentialSource {
+  /** Files that set it, in load order (the last one wins where they overlap). */
+  readonly files: readonly string[];
+  /** The plugin table it was read from (`io.containerd.grpc.v1.cri`, `cri`, `io.containerd.cri.v1.images`). */
+  readonly plugin: string;
+  readonly kinds: readonly NodeCredentialKind[];
+  /** `auths."<url>"` (converted by containerd into `configs[host].auth`) rather than `configs`. */
+  readonly legacyAuths?: string;
 }
 
 export interface ContainerdConfigView {
@@ -123,6 +144,11 @@ export interface PlannedEndpoint {
   readonly tls?: { readonly ca: readonly string[]; readonly clientPairs: readonly (readonly [string, string?])[] };
   /** The hosts.toml and the entry's position in it, for the registry client to read header values. */
   readonly origin?: { readonly file: string; readonly entry: number };
+  /**
+   * The node's own credential for this endpoint's host (config.toml `registry.configs`), as
+   * containerd would use it when kubelet sends none: where it is written, never its value.
+   */
+  readonly nodeCredential?: NodeCredentialSource & { readonly host: string };
 }
 
 export interface RegistryPlan {

@@ -46,7 +46,7 @@ export class FakeRegistry {
   private readonly uploads = new Map<string, Buffer[]>();
   private readonly faults = new Map<string, Fault>();
   private readonly hanging = new Set<http.ServerResponse>();
-  private auth: { user: string; password: string; token: string } | undefined;
+  private auth: { user: string; password: string; token: string; basic?: boolean } | undefined;
   /** Extra response headers on every manifest answer (e.g. Docker Hub's ratelimit headers). */
   extraHeaders: Record<string, string> = {};
   url = '';
@@ -77,6 +77,12 @@ export class FakeRegistry {
     return this;
   }
 
+  /** Requires HTTP Basic credentials `user:password` on every request (distribution's htpasswd mode). */
+  requireBasic(user: string, password: string): this {
+    this.auth = { user, password, token: '', basic: true };
+    return this;
+  }
+
   /** A fault on `/v2/<repo>/manifests/<ref>`; `undefined` clears it. */
   setFault(repo: string, ref: string, fault: Fault | undefined): void {
     const key = `${repo}:${ref}`;
@@ -98,6 +104,7 @@ export class FakeRegistry {
 
   private authorized(req: http.IncomingMessage): boolean {
     if (!this.auth) return true;
+    if (this.auth.basic) return req.headers.authorization === `Basic ${Buffer.from(`${this.auth.user}:${this.auth.password}`).toString('base64')}`;
     return req.headers.authorization === `Bearer ${this.auth.token}`;
   }
 
@@ -126,7 +133,7 @@ export class FakeRegistry {
     }
     if (!this.authorized(req)) {
       return end(res, 401, {
-        'www-authenticate': `Bearer realm="${this.url}/token",service="fake-registry",scope="repository:x:pull"`,
+        'www-authenticate': this.auth?.basic ? 'Basic realm="fake-registry"' : `Bearer realm="${this.url}/token",service="fake-registry",scope="repository:x:pull"`,
         'content-type': 'application/json',
       }, '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
     }

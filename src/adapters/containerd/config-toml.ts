@@ -5,7 +5,7 @@
  * (ContainerdConfigView); problems carry file and line, never content.
  */
 import { dirname, posix } from 'node:path';
-import type { ConfigProblem, ContainerdConfigView, CriRegistrySection, RuntimeVersion } from '../../domain/registry-config.js';
+import type { ConfigProblem, ContainerdConfigView, CriRegistrySection, NodeCredentialKind, NodeCredentialSource, RuntimeVersion } from '../../domain/registry-config.js';
 import type { HostFiles } from './host-files.js';
 import { relativeGlobBase } from '../../domain/containerd-rules.js';
 import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
@@ -135,7 +135,60 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], 
 
 export { withoutUserinfo } from '../../domain/redact.js';
 
-function registrySection(plugin: unknown, location: string, loaded: readonly LoadedFile[] = []): CriRegistrySection | undefined {
+const CREDENTIAL_KEYS: readonly NodeCredentialKind[] = ['username', 'password', 'auth', 'identitytoken'];
+
+/** The host containerd files an `auths."<key>"` entry under: the URL's host when it has a scheme, else the key as written. */
+export function legacyAuthsHost(key: string): string | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(key)) return key;
+  try {
+    return new URL(key).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The registry table of plugin `id` in one file, if it has one. */
+export function registryTableOf(doc: TomlTable, id: string): TomlTable | undefined {
+  const plugins = doc['plugins'];
+  if (!isTable(plugins)) return undefined;
+  const p = plugins[id];
+  return isTable(p) && isTable(p['registry']) ? p['registry'] : undefined;
+}
+
+/**
+ * Per endpoint host, the static credential the merged registry table holds (`configs."<host>".auth`,
+ * overridden by legacy `auths."<url>"` as containerd converts it): its kinds and the files that
+ * set it. `wholesale` is containerd 1.x's import rule (the last file with the plugin table wins).
+ */
+function credentialSources(r: TomlTable, id: string, loaded: readonly LoadedFile[], wholesale: boolean): Record<string, NodeCredentialSource> {
+  const kindsOf = (t: unknown): NodeCredentialKind[] => (isTable(t) ? CREDENTIAL_KEYS.filter((k) => typeof t[k] === 'string' && t[k] !== '') : []);
+  const withPlugin = loaded.filter((f) => isTable(f.doc['plugins']) && isTable((f.doc['plugins'] as TomlTable)[id]));
+  const counted = wholesale ? withPlugin.slice(-1) : withPlugin;
+  const filesSetting = (pick: (reg: TomlTable) => unknown) =>
+    counted.filter((f) => {
+      const reg = registryTableOf(f.doc, id);
+      return reg !== undefined && kindsOf(pick(reg)).length > 0;
+    }).map((f) => f.file);
+  const out: Record<string, NodeCredentialSource> = {};
+  const configs = isTable(r['configs']) ? r['configs'] : {};
+  for (const [host, c] of Object.entries(configs)) {
+    const kinds = kindsOf(isTable(c) ? c['auth'] : undefined);
+    if (kinds.length === 0) continue;
+    const files = filesSetting((reg) => (isTable(reg['configs']) && isTable(reg['configs'][host]) ? (reg['configs'][host] as TomlTable)['auth'] : undefined));
+    out[host] = { files, plugin: id, kinds };
+  }
+  const auths = isTable(r['auths']) ? r['auths'] : {};
+  for (const [key, a] of Object.entries(auths)) {
+    const host = legacyAuthsHost(key);
+    const kinds = kindsOf(a);
+    if (host === undefined || kinds.length === 0) continue;
+    const files = filesSetting((reg) => (isTable(reg['auths']) ? reg['auths'][key] : undefined));
+    out[host] = { files, plugin: id, kinds, legacyAuths: key };
+  }
+  return out;
+}
+
+function registrySection(plugin: unknown, location: string, loaded: readonly LoadedFile[] = [], wholesale = false): CriRegistrySection | undefined {
   if (!isTable(plugin) || !isTable(plugin['registry'])) return undefined;
   const r = plugin['registry'];
   const mirrors: Record<string, string[]> = {};
@@ -150,10 +203,12 @@ function registrySection(plugin: unknown, location: string, loaded: readonly Loa
   const entries = Object.entries(configs).filter(([, c]) => isTable(c)) as [string, TomlTable][];
   const hasValue = (t: unknown) => isTable(t) && Object.values(t).some((v) => v !== '' && v !== false && v !== undefined);
   const configPath = typeof r['config_path'] === 'string' && r['config_path'] !== '' ? r['config_path'] : undefined;
+  const auth = credentialSources(r, location, loaded, wholesale);
   return {
     ...(configPath !== undefined ? { configPath } : {}),
     mirrors,
     configsWithAuth: entries.filter(([, c]) => hasValue(c['auth'])).map(([h]) => h),
+    ...(Object.keys(auth).length > 0 ? { auth } : {}),
     configsWithTls: entries.filter(([, c]) => hasValue(c['tls'])).map(([h]) => h),
     authsCount: isTable(r['auths']) ? Object.keys(r['auths']).length : 0,
     headerNames: isTable(r['headers']) ? Object.keys(r['headers']) : [],
@@ -241,14 +296,14 @@ export function loadContainerdConfig(files: HostFiles, rootFile: string, version
   let registry: CriRegistrySection | undefined;
   if (v1x) {
     if (configVersion <= 1) {
-      registry = registrySection(plugins['cri'], 'cri', loaded);
+      registry = registrySection(plugins['cri'], 'cri', loaded, true);
       if (registrySection(plugins[GRPC_CRI], GRPC_CRI)) {
         ignored.push({ file: rootFile, reason: `plugins."${GRPC_CRI}" in a file without version = 2 is ignored by containerd 1.x (containerd#5236)` });
       }
     } else if (configVersion === 2) {
       const badKey = Object.keys(plugins).find((k) => !k.startsWith('io.containerd.') || k.split('.').length < 4);
       if (badKey) errors.push({ file: rootFile, reason: `plugin key "${badKey}" in a version 2 config: containerd 1.x refuses to start (expects io.containerd.x.vx)` });
-      registry = registrySection(plugins[GRPC_CRI], GRPC_CRI, loaded);
+      registry = registrySection(plugins[GRPC_CRI], GRPC_CRI, loaded, true);
     }
   } else {
     const legacyId = configVersion <= 1 ? 'cri' : GRPC_CRI;

@@ -36,6 +36,17 @@ export interface RegistryEndpoint {
   readonly tls?: TlsSettings;
   /** hosts.toml `header` values to send (kept in this process only). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The node's own credential for this endpoint's host (config.toml), kept in this process only. */
+  readonly credential?: NodeCredential;
+}
+
+/** A credential the node holds for one endpoint host: where it is written, and the value or why it cannot be used. */
+export interface NodeCredential {
+  /** File and key, for messages: never a value. */
+  readonly source: string;
+  readonly value?: Credential;
+  /** Why tagdrift cannot use what the node has (the kind of credential, never its value). */
+  readonly unusable?: string;
 }
 
 export interface RegistryClientOptions {
@@ -262,8 +273,29 @@ export class RegistryClient {
     this.o.onRequest?.(host, method, code);
   }
 
-  private credentialFor(host: string, registry: string): Credential | undefined {
-    return this.credentials.get(isDockerHubHost(host) ? DOCKER_HUB : host) ?? this.credentials.get(registry);
+  /**
+   * The credential for a request to `host`: --registry-auth-file's entry for the host or the
+   * image's registry (what kubelet's pull secret is to containerd: it wins), else the node's own
+   * `registry.configs."<host>".auth` when the endpoint's host is the one being contacted.
+   */
+  private credentialFor(host: string, registry: string, endpoint: RegistryEndpoint): { cred?: Credential; fromNode: boolean } {
+    const given = this.credentials.get(isDockerHubHost(host) ? DOCKER_HUB : host) ?? this.credentials.get(registry);
+    if (given) return { cred: given, fromNode: false };
+    const node = endpoint.credential?.value;
+    return node ? { cred: node, fromNode: true } : { fromNode: false };
+  }
+
+  /** An auth failure says what the node has when it has something: never "no credentials" then. */
+  private explainAuth<T>(res: T | Fail, endpoint: RegistryEndpoint, fromNode: boolean): T | Fail {
+    if (typeof res !== 'object' || res === null || !('kind' in res) || (res as Fail).kind !== 'auth' || !endpoint.credential) return res;
+    const f = res as Fail;
+    const nc = endpoint.credential;
+    if (fromNode) return { ...f, message: `${f.message} (credentials from the node's ${nc.source})` };
+    if (nc.unusable) {
+      const base = f.message.replace(/ and no credentials (are configured|for \S+)$/, '');
+      return { ...f, message: `${base}: the node has credentials for this host in ${nc.source}, but tagdrift cannot use ${nc.unusable}` };
+    }
+    return f;
   }
 
   /**
@@ -287,10 +319,11 @@ export class RegistryClient {
     return this.gate.run(host, async () => {
       const again = this.gate.closed(host);
       if (again) return again;
-      const cred = this.credentialFor(host, registry);
+      const { cred, fromNode } = this.credentialFor(host, registry, endpoint);
+      const explain = <T>(r: T | Fail) => this.explainAuth(r, endpoint, fromNode);
       const scope = `repository:${repository}:pull`;
       let authz = await this.authorizer.authorizationFor(host, scope, cred, endpoint.tls, false);
-      if (authz && 'kind' in authz) return authz;
+      if (authz && 'kind' in authz) return explain(authz);
       let res = await this.send(endpoint, method, base, extra.accept, authz?.value, maxBody);
       if ('kind' in res) return res;
       if (res.status === 401) {
@@ -298,10 +331,11 @@ export class RegistryClient {
         if (!challenge) return fail('auth', `${host}: HTTP 401 with a missing or malformed WWW-Authenticate challenge`);
         this.authorizer.remember(host, challenge);
         authz = await this.authorizer.authorizationFor(host, scope, cred, endpoint.tls, true);
-        if (!authz) return fail('auth', `${host}: HTTP 401 and no credentials for ${registry}`);
-        if ('kind' in authz) return authz;
+        if (!authz) return explain(fail('auth', `${host}: HTTP 401 and no credentials for ${registry}`));
+        if ('kind' in authz) return explain(authz);
         res = await this.send(endpoint, method, base, extra.accept, authz.value, maxBody);
         if ('kind' in res) return res;
+        if (res.status === 401 || res.status === 403) return explain(this.statusFailure(res, host)!);
       }
       const remaining = parseRateLimitRemaining(header(res, 'ratelimit-remaining'));
       if (remaining !== undefined) this.rateLimit.set(host, remaining);

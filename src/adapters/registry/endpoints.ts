@@ -1,13 +1,15 @@
 /**
  * From a planned endpoint (node paths, header names) to what the registry client
  * sends: CA and client certificate contents read through the node's files, and
- * hosts.toml header values. Read once per endpoint and kept in this process only.
+ * hosts.toml header values, and the node's own credential for the endpoint's host from
+ * config.toml. Read once per endpoint and kept in this process only.
  */
 import { posix } from 'node:path';
 import type { HostFiles } from '../containerd/host-files.js';
 import { readHostHeaderValues } from '../containerd/hosts-toml.js';
 import type { PlannedEndpoint } from '../../domain/registry-config.js';
-import type { RegistryEndpoint } from './client.js';
+import type { NodeCredential, RegistryEndpoint } from './client.js';
+import { readNodeCredential } from './node-credentials.js';
 import type { TlsSettings } from './http.js';
 
 export interface EndpointProblem {
@@ -31,7 +33,7 @@ export function createEndpointResolver(files: HostFiles | undefined): {
   };
   return {
     resolve(e: PlannedEndpoint): RegistryEndpoint {
-      const key = JSON.stringify([e.url, e.tls, e.origin, e.skipVerify]);
+      const key = JSON.stringify([e.url, e.tls, e.origin, e.skipVerify, e.nodeCredential]);
       const hit = cache.get(key);
       if (hit) return hit;
       const dir = e.origin ? posix.dirname(e.origin.file) : undefined;
@@ -49,7 +51,10 @@ export function createEndpointResolver(files: HostFiles | undefined): {
         const text = files.read(e.origin.file);
         if (text.ok) headers = readHostHeaderValues(text.text, e.origin.file)[e.origin.entry];
       }
-      const out: RegistryEndpoint = { url: e.url, ...(tls ? { tls } : {}), ...(headers && Object.keys(headers).length > 0 ? { headers } : {}) };
+      const credential: NodeCredential | undefined = e.nodeCredential && files ? readNodeCredential(files, e.nodeCredential) : undefined;
+      const out: RegistryEndpoint = {
+        url: e.url, ...(tls ? { tls } : {}), ...(headers && Object.keys(headers).length > 0 ? { headers } : {}), ...(credential ? { credential } : {}),
+      };
       cache.set(key, out);
       return out;
     },

@@ -54,6 +54,7 @@ export function shareable(e: PlannedEndpoint, o: Pick<SharedLookupOptions, 'node
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (nodeLocalHost(url.host) || o.nodeAddresses.includes(host)) return false;
+  if (e.nodeCredential) return false;
   if (e.headerNames.length > 0 || (e.tls && (e.tls.ca.length > 0 || e.tls.clientPairs.length > 0)) || e.skipVerify) return false;
   return !o.credentialHosts.has(url.host) && !o.credentialHosts.has(host);
 }
