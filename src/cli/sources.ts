@@ -7,6 +7,7 @@ import { RegistryClient } from '../adapters/registry/client.js';
 import { createRegistryLookup } from '../adapters/registry/lookup.js';
 import { createSharedLookup, ResolverHealth } from '../adapters/registry/shared-lookup.js';
 import { loadCredentials } from '../adapters/registry/credentials.js';
+import { AnswerHold } from '../adapters/registry/answer-hold.js';
 import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../collect/ports.js';
 import type { CollectDeps, CollectOptions } from '../collect/collect.js';
 import { OptionsError, type Options } from '../config/options.js';
@@ -59,6 +60,8 @@ export async function createSources(options: Options, log: Logger, hooks: Source
         })
       : undefined;
   const hostFiles = createHostFiles(options.hostRoot);
+  // Answers that outlive a flapping source, across scans (agent only: a single scan has nothing to hold).
+  const hold = new AnswerHold(options.registryHoldMs ?? 0);
   // With a shared resolver, questions every node asks alike go there (one answer per cluster).
   const health = new ResolverHealth();
   const credentialHosts = new Set([...credentials.keys()]);
@@ -77,7 +80,7 @@ export async function createSources(options: Options, log: Logger, hooks: Source
     kubeApi,
     deps: () => ({
       runtime, pods, now: () => new Date(), hostFiles,
-      ...(registry ? { registry: lookupFor(createRegistryLookup(registry, hostFiles)), registryMaxTags: options.registryMaxTags } : {}),
+      ...(registry ? { registry: hold.wrap(lookupFor(createRegistryLookup(registry, hostFiles))), registryMaxTags: options.registryMaxTags } : {}),
     }),
     collectOptions: () => ({
       nodeName: options.nodeName,

@@ -23,6 +23,8 @@ export interface OptionSpec {
   readonly defaultLabel?: string;
   readonly help: string;
   readonly commands: readonly Command[];
+  /** A duration of 0 means "off" (the help says what off is). */
+  readonly zeroMeansOff?: boolean;
 }
 
 export interface Options {
@@ -45,6 +47,7 @@ export interface Options {
   readonly registryAuthFile: string | undefined;
   readonly registryTimeoutMs: number;
   readonly registryCacheTtlMs: number;
+  readonly registryHoldMs: number;
   readonly registryMaxTags: number;
   readonly listen: string;
   readonly intervalMs: number;
@@ -148,6 +151,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     default: '60s', help: 'how long a registry answer is reused before the tag is asked again', commands: ['scan', 'agent', 'resolver'],
   },
   {
+    key: 'registryHoldMs', flag: '--registry-hold', env: 'TAGDRIFT_REGISTRY_HOLD', kind: 'duration',
+    default: '15m', help: "how long a registry or mirror answer stands while later requests for it fail (5xx, unreachable, 429): findings built on it stay, marked with when it was last confirmed; 0 = never held (three default scan intervals)", commands: ['agent'], zeroMeansOff: true,
+  },
+  {
     key: 'registryMaxTags', flag: '--registry-max-tags', env: 'TAGDRIFT_REGISTRY_MAX_TAGS', kind: 'int',
     default: '500', help: "tags asked per scan: running containers' first, then a window of cached-only tags that moves each scan", commands: ['scan', 'agent'],
   },
@@ -197,7 +204,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'livenessTimeoutMs', flag: '--liveness-timeout', env: 'TAGDRIFT_LIVENESS_TIMEOUT', kind: 'duration',
-    default: '5m', help: '/healthz fails once the runtime has not answered this long (or no scan finished this long past an interval), so the kubelet restarts the agent; 0 = never', commands: ['agent'],
+    default: '5m', help: '/healthz fails once the runtime has not answered this long (or no scan finished this long past an interval), so the kubelet restarts the agent; 0 = never', commands: ['agent'], zeroMeansOff: true,
   },
   {
     key: 'agentNamespace', flag: '--agent-namespace', env: 'TAGDRIFT_AGENT_NAMESPACE', kind: 'string',
@@ -294,7 +301,7 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
     }
     if (spec.kind === 'duration') {
       const ms = parseDuration(value);
-      if (ms === undefined || ms <= 0) problems.push(`${spec.flag}: ${JSON.stringify(value)} is not a duration like 500ms, 10s or 5m (${source})`);
+      if (ms === undefined || (ms <= 0 && !(ms === 0 && spec.zeroMeansOff))) problems.push(`${spec.flag}: ${JSON.stringify(value)} is not a duration like 500ms, 10s or 5m (${source})`);
       out[spec.key] = ms;
     } else if (spec.kind === 'int') {
       const n = /^\d{1,6}$/.test(value.trim()) ? Number(value) : NaN;

@@ -60,7 +60,17 @@ export interface TagResolved {
   readonly build?: ImageBuildMeta;
   /** Set when the shared resolver (not this node) asked the registry. */
   readonly via?: 'resolver';
+  /** When this endpoint last gave this answer (ISO time). */
+  readonly confirmedAt?: string;
+  /**
+   * Set when this scan could not ask (a transient failure): the last answer stands, within
+   * the hold bound (`--registry-hold`), until a fresh answer contradicts it.
+   */
+  readonly held?: { readonly kind: RegistryErrorKind; readonly message: string };
 }
+
+/** Failures that say nothing about the tag (the source could not be asked this time): a held answer outlives them. */
+export const TRANSIENT_FAILURES: ReadonlySet<RegistryErrorKind> = new Set(['server-error', 'unreachable', 'rate-limited']);
 
 export interface TagUnverified {
   readonly ok: false;

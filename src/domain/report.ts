@@ -25,6 +25,11 @@ export interface Finding {
   readonly containers: readonly ContainerRefInFinding[];
   readonly evidence: Readonly<Record<string, unknown>>;
   readonly remediation: string;
+  /**
+   * For a finding drawn from registry answers: when the oldest of them was last confirmed, and,
+   * when this scan could not ask a source again, which (the answer held through the failure).
+   */
+  readonly confirmed?: { readonly at: string; readonly heldThrough?: readonly string[] };
 }
 
 export interface ReportImage {

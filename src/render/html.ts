@@ -52,13 +52,16 @@ function findingBlock(f: Finding): string {
     .filter((e): e is readonly [(typeof BUILD_KEYS)[number], Record<string, string>] => typeof e[1] === 'object' && e[1] !== null)
     .map(([k, b]) => `<tr><th>${esc(k)} build</th><td>${esc([b['version'], b['revision'], b['created']].filter(Boolean).join(' '))}</td></tr>`);
   const containers = f.containers.slice(0, 50).map((c) => `<li><code>${esc(c.namespace ?? '?')}/${esc(c.pod ?? '?')}</code> container <code>${esc(c.container)}</code></li>`);
+  const held = f.confirmed?.heldThrough
+    ? `<tr><th>last confirmed</th><td>${esc(f.confirmed.at)} (held through ${esc(f.confirmed.heldThrough.join('; '))})</td></tr>`
+    : '';
   const more = f.containers.length > 50 ? `<li>… and ${f.containers.length - 50} more (see /v1/findings)</li>` : '';
   const fixes = f.remediation.split('\n').filter(Boolean).map((l) => (/^(kubectl|crictl|ctr|nerdctl) /.test(l) ? `<pre>${esc(l)}</pre>` : `<p>${esc(l)}</p>`));
   return `<article class="finding ${esc(f.severity)}">
 <div><span class="sev">${esc(f.severity)}</span><strong>${esc(f.code)}</strong>${f.image ? ` <code>${esc(f.image)}</code>` : ''}</div>
 <p>${esc(f.message)}</p>
 ${containers.length > 0 ? `<ul>${containers.join('')}${more}</ul>` : ''}
-${digests.length + builds.length > 0 ? `<table>${digests.join('')}${builds.join('')}</table>` : ''}
+${digests.length + builds.length > 0 || held ? `<table>${digests.join('')}${builds.join('')}${held}</table>` : ''}
 ${fixes.join('\n')}
 </article>`;
 }

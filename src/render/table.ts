@@ -68,6 +68,7 @@ export function renderFindings(findings: readonly Finding[], opts: TableOptions 
       .filter((e): e is readonly [string, Record<string, string>] => typeof e[1] === 'object' && e[1] !== null)
       .map(([k, b]) => `${k} build ${[b['version'], b['revision'], b['created']].filter(Boolean).join(' ')}`);
     if (builds.length > 0) out.push(`         ${builds.join('   ')}`);
+    if (f.confirmed?.heldThrough) out.push(`         last confirmed ${f.confirmed.at}; held through ${f.confirmed.heldThrough.join('; ')}`);
     const lines = f.remediation.split('\n');
     for (const line of lines) out.push(line.startsWith('Lasting fix:') ? `         ${line}` : `         fix: ${line}`);
     out.push('');

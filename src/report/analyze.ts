@@ -12,7 +12,7 @@ import { CHECKS } from '../checks/index.js';
 import { registryConfigFindings } from '../checks/registry-config.js';
 import type { RegistryConfigRead } from '../domain/snapshot.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
-import { truthByTag, type TagResolved } from '../domain/registry-truth.js';
+import { truthByTag, type TagAnswer, type TagResolved, type TagTruth } from '../domain/registry-truth.js';
 import type { ImageRecord } from '../domain/snapshot.js';
 import { indexImages, joinContainers, type ContainerView } from '../analyze/join.js';
 import { configuredRegistries, planRegistry } from '../analyze/registry-plan.js';
@@ -53,7 +53,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
     return byDigest ?? (answer.platformImage ? ctxIndex.imagesById.get(answer.platformImage.config) : undefined);
   };
   const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [], truth, nodeImageFor };
-  const findings: Finding[] = CHECKS.flatMap((check) => check(ctx));
+  const findings: Finding[] = CHECKS.flatMap((check) => check(ctx)).map((f) => withConfirmation(f, truth));
   findings.sort(
     (a, b) =>
       severityRank(b.severity) - severityRank(a.severity) ||
@@ -98,6 +98,20 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
     findings,
     summary,
   };
+}
+
+/** A finding about a checked tag says when its registry evidence was confirmed, and what was held through a failure. */
+function withConfirmation(f: Finding, truth: ReadonlyMap<string, TagTruth>): Finding {
+  const t = f.image !== undefined ? truth.get(f.image) : undefined;
+  if (!t) return f;
+  const used = [t.resolver, t.upstream].filter((a): a is TagAnswer => a !== undefined && a.result.ok);
+  const times = used.map((a) => (a.result as TagResolved).confirmedAt).filter((x): x is string => x !== undefined).sort();
+  if (times.length === 0) return f;
+  const held = [...new Set(used.filter((a) => (a.result as TagResolved).held).map((a) => {
+    const h = (a.result as TagResolved).held!;
+    return `${a.endpoint}: ${h.kind} (${h.message})`;
+  }))];
+  return { ...f, confirmed: { at: times[0]!, ...(held.length > 0 ? { heldThrough: held } : {}) } };
 }
 
 /** Registries the node's workloads and cached images name. */

@@ -163,7 +163,8 @@ export class RegistryClient {
     if (running) return running;
     const p = this.doResolve(endpoint, registry, repository, tag)
       .catch((e: unknown) => fail('invalid-response', `unexpected failure: ${(e as Error)?.name ?? 'error'}`))
-      .then((value) => {
+      .then((answer) => {
+        const value: TagResolved | Fail = answer.ok ? { ...answer, confirmedAt: new Date(this.o.now()).toISOString() } : answer;
         if (value.ok || value.kind === 'not-found') this.cache.set(key, { expires: this.o.now() + this.o.cacheTtlMs, value });
         return value;
       })
