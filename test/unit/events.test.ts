@@ -86,6 +86,29 @@ describe('Kubernetes Events', () => {
     expect(rec.stats).toMatchObject({ created: 1, patched: 1, suppressed: 1 });
   });
 
+  it('a held answer (the registry failed this scan) changes nothing: no new event, no second one', async () => {
+    kube.events.clear();
+    let now = 2_500_000;
+    const rec = new EventRecorder(api, { node: 'n1', now: () => now, repeatMs: 3_600_000 }, quiet);
+    const fresh = staleReport(1);
+    await rec.record(fresh);
+    const before = eventCalls();
+    const b = new SnapshotBuilder();
+    const old = b.image('web-v1', [`${R}/shop/web:1.0`]);
+    b.pod({ ns: 'shop', name: 'web-0', container: 'web', image: `${R}/shop/web:1.0`, imageId: old.id, owner: { kind: 'Deployment', name: 'web' } });
+    b.answer(`${R}/shop/web:1.0`, 'upstream', {
+      ok: true, digest: fakeDigest('web-v2'), mediaType: undefined, confirmedAt: new Date(now).toISOString(), held: { kind: 'server-error', message: `${R}: HTTP 503` },
+    });
+    const held = analyze(b.build());
+    expect(held.findings.find((f) => f.code === 'running-stale')?.confirmed?.heldThrough?.[0]).toContain('server-error');
+    now += 300_000;
+    await rec.record(held);
+    now += 300_000;
+    await rec.record(fresh);
+    expect(eventCalls()).toBe(before);
+    expect(kube.events.size).toBe(1);
+  });
+
   it('new events are rate-limited: a burst, then one per refill period', async () => {
     kube.events.clear();
     let now = 3_000_000;
