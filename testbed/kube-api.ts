@@ -101,6 +101,11 @@ users:
     );
   }
 
+  /** TokenReview answers wait this long (a slow API server); reviews in flight are counted. */
+  tokenReviewDelayMs = 0;
+  reviewsInFlight = 0;
+  maxReviewsInFlight = 0;
+
   /** Local address the pod proxy connects from (an API server is not on the agent's loopback). */
   proxySource: string | undefined;
 
@@ -125,10 +130,16 @@ users:
       return send(201, body);
     }
     if (path === '/apis/authentication.k8s.io/v1/tokenreviews') {
+      this.reviewsInFlight += 1;
+      this.maxReviewsInFlight = Math.max(this.maxReviewsInFlight, this.reviewsInFlight);
+      const answer = (status: number, b: unknown): void => void setTimeout(() => {
+        this.reviewsInFlight -= 1;
+        send(status, b);
+      }, this.tokenReviewDelayMs);
       const t = this.tokens.get(body?.spec?.token);
       const wanted: string[] | undefined = body?.spec?.audiences;
       const ok = !!t && (!wanted || wanted.some((a) => t.audiences.includes(a))) && (!!wanted || t.audiences.includes('https://kubernetes.default.svc'));
-      return send(201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status: ok ? { authenticated: true, user: { username: t!.username, groups: t!.groups }, audiences: wanted ?? ['https://kubernetes.default.svc'] } : { authenticated: false } });
+      return answer(201, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status: ok ? { authenticated: true, user: { username: t!.username, groups: t!.groups }, audiences: wanted ?? ['https://kubernetes.default.svc'] } : { authenticated: false } });
     }
     if (path === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
       const a = body?.spec?.resourceAttributes ?? {};

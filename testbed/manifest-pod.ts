@@ -44,6 +44,9 @@ export interface TranslatedContainer {
   readonly ports: Record<string, number>;
   readonly readinessPath: string | undefined;
   readonly livenessPath: string | undefined;
+  /** The probes' ports as kubelet resolves them (a port name looked up among the container's ports). */
+  readonly readinessPort: number | undefined;
+  readonly livenessPort: number | undefined;
 }
 
 export interface TranslatedPod {
@@ -176,6 +179,10 @@ export function translatePod(template: Any, namespace: string, ctx: PodContext):
     const portByName: Record<string, number> = {};
     for (const p of c['ports'] ?? []) if (p['name']) portByName[p['name']] = p['containerPort'];
     const probePath = (probe: Any | undefined): string | undefined => probe?.['httpGet']?.['path'];
+    const probePort = (probe: Any | undefined): number | undefined => {
+      const p = probe?.['httpGet']?.['port'];
+      return typeof p === 'number' ? p : typeof p === 'string' ? portByName[p] : undefined;
+    };
     return {
       name: c['name'],
       image: c['image'],
@@ -183,6 +190,8 @@ export function translatePod(template: Any, namespace: string, ctx: PodContext):
       ports: portByName,
       readinessPath: probePath(c['readinessProbe']),
       livenessPath: probePath(c['livenessProbe']),
+      readinessPort: probePort(c['readinessProbe']),
+      livenessPort: probePort(c['livenessProbe']),
       config: {
         metadata: { name: c['name'], attempt: 0 },
         command: c['command'] ?? [],

@@ -1,4 +1,5 @@
 /** Helpers shared by checks: grouping containers and writing kubectl commands for their workloads. */
+import { SHA256_DIGEST, shellWord } from '../domain/shell.js';
 import type { ContainerRefInFinding } from '../domain/report.js';
 import type { ContainerView } from '../analyze/join.js';
 import type { CheckContext } from './types.js';
@@ -28,12 +29,17 @@ export function restartCommands(views: readonly ContainerView[]): string[] {
   return uniqueBy(views, (v) => workloadKey(v)).map((v) => {
     const ns = v.pod?.namespace ?? v.record.podNamespace ?? 'default';
     const kind = v.owner ? ROLLOUT_KINDS[v.owner.kind] : undefined;
-    if (v.owner && kind) return `kubectl -n ${ns} rollout restart ${kind}/${v.owner.name}`;
+    if (v.owner && kind) return `kubectl -n ${shellWord(ns)} rollout restart ${shellWord(`${kind}/${v.owner.name}`)}`;
     const pod = v.pod?.name ?? v.record.podName;
-    if (v.owner && pod) return `kubectl -n ${ns} delete pod ${pod}   # ${v.owner.kind}/${v.owner.name} recreates it`;
+    if (v.owner && pod) return `kubectl -n ${shellWord(ns)} delete pod ${shellWord(pod)}   # ${oneLine(v.owner.kind)}/${oneLine(v.owner.name)} recreates it`;
     if (pod) return `recreate pod ${ns}/${pod} (it has no controller that would restart it)`;
     return `restart container ${v.record.id.slice(0, 12)}`;
   });
+}
+
+/** Text after a `#` stays a comment: no line break can end it. */
+function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 
 /** True when the container's owner is a workload `kubectl set image` can change. */
@@ -45,9 +51,9 @@ export function canPin(v: ContainerView): boolean {
 export function pinCommands(views: readonly ContainerView[], name: string, digest: string): string[] {
   return uniqueBy(views, (v) => `${workloadKey(v)}|${v.record.name}`).flatMap((v) => {
     const kind = v.owner ? ROLLOUT_KINDS[v.owner.kind] : undefined;
-    if (!v.owner || !kind) return [];
+    if (!v.owner || !kind || !SHA256_DIGEST.test(digest)) return [];
     const ns = v.pod?.namespace ?? 'default';
-    return [`kubectl -n ${ns} set image ${kind}/${v.owner.name} ${v.record.name}=${name}@${digest}`];
+    return [`kubectl -n ${shellWord(ns)} set image ${shellWord(`${kind}/${v.owner.name}`)} ${shellWord(`${v.record.name}=${name}@${digest}`)}`];
   });
 }
 

@@ -7,16 +7,17 @@ import { OptionsError, type Options } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { buildApp } from '../server/app.js';
+import { createProbeServer } from '../server/probe-server.js';
 import { packageVersion } from '../version.js';
 import { createSources } from './sources.js';
 import { createApiAuthorizer } from '../server/api-auth.js';
 import { EventRecorder } from '../agent/events.js';
 import { SourceFailure } from '../collect/ports.js';
 
-export function parseListen(listen: string): { host: string; port: number } {
+export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new OptionsError([`--listen ${JSON.stringify(listen)} is not host:port (e.g. 0.0.0.0:9420)`]);
+  if (!m || port > 65535) throw new OptionsError([`${flag} ${JSON.stringify(listen)} is not host:port (e.g. 0.0.0.0:${flag === '--listen' ? 9420 : 9421})`]);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -51,8 +52,14 @@ export async function runAgent(options: Options): Promise<number> {
   // 5,000 images, once per interval). `last-resort` is V8's flavour that also shrinks the heap.
   const fullGc = (globalThis as { gc?: (o?: object) => void }).gc;
   if (fullGc) agent.onScan(() => fullGc({ type: 'major', execution: 'sync', flavor: 'last-resort' }));
+  const probeListen = parseListen(options.probeListen, '--probe-listen');
+  const probes = createProbeServer(agent);
+  await new Promise<void>((resolve, reject) => {
+    probes.once('error', reject);
+    probes.listen(probeListen.port, probeListen.host, () => resolve());
+  });
   await app.listen({ host: listen.host, port: listen.port });
-  log.warn('agent started', { version, listen: `${listen.host}:${listen.port}`, node: options.nodeName, intervalMs: options.intervalMs });
+  log.warn('agent started', { version, listen: `${listen.host}:${listen.port}`, probes: `${probeListen.host}:${probeListen.port}`, node: options.nodeName, intervalMs: options.intervalMs });
   agent.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -66,6 +73,8 @@ export async function runAgent(options: Options): Promise<number> {
   // server 2 s to close; requests still waiting on a registry or the runtime are abandoned
   // (the agent writes nothing) and the caller exits the process.
   await agent.stop(2_000);
+  probes.close();
+  probes.closeAllConnections();
   await Promise.race([app.close(), new Promise((r) => setTimeout(r, 2_000).unref())]);
   sources.close();
   log.warn('agent stopped');

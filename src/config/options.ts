@@ -48,6 +48,7 @@ export interface Options {
   readonly registryTimeoutMs: number;
   readonly registryCacheTtlMs: number;
   readonly registryHoldMs: number;
+  readonly probeListen: string;
   readonly registryMaxTags: number;
   readonly listen: string;
   readonly intervalMs: number;
@@ -161,6 +162,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'listen', flag: '--listen', env: 'TAGDRIFT_LISTEN', kind: 'string',
     default: '0.0.0.0:9420', help: 'address:port of the HTTP API and /metrics', commands: ['agent', 'resolver'],
+  },
+  {
+    key: 'probeListen', flag: '--probe-listen', env: 'TAGDRIFT_PROBE_LISTEN', kind: 'string',
+    default: '0.0.0.0:9421', help: 'address:port serving only /healthz and /readyz, for kubelet probes: readers of the API port never compete with them', commands: ['agent'],
   },
   {
     key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',

@@ -72,6 +72,51 @@ export interface TagResolved {
 /** Failures that say nothing about the tag (the source could not be asked this time): a held answer outlives them. */
 export const TRANSIENT_FAILURES: ReadonlySet<RegistryErrorKind> = new Set(['server-error', 'unreachable', 'rate-limited']);
 
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** A media type as RFC 6838 spells one (no parameters), else undefined. */
+export function validMediaType(v: unknown): string | undefined {
+  return typeof v === 'string' && MEDIA_TYPE.test(v) ? v : undefined;
+}
+
+/** Text from another party, made safe to show: no control characters, bounded length. */
+export function safeText(v: unknown, max = 300): string {
+  return (typeof v === 'string' ? v : '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, ' ').slice(0, max);
+}
+
+/**
+ * A tag answer received from another process (the shared resolver), believed only once it has
+ * the shape of one: a sha256 digest, a media type, at most 1,024 child digests, a known failure
+ * kind and a bounded message. Anything else is an `invalid-response` failure naming `from`.
+ */
+export function acceptTagAnswer(v: unknown, from: string): TagResolved | TagUnverified {
+  const bad = (why: string): TagUnverified => ({ ok: false, kind: 'invalid-response', message: `${from}: ${why}` });
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('the answer is not a JSON object');
+  const o = v as Record<string, unknown>;
+  if (o['ok'] === true) {
+    if (typeof o['digest'] !== 'string' || !DIGEST.test(o['digest'])) return bad('the answer\'s digest is not a sha256 digest');
+    const children = o['children'];
+    if (children !== undefined && (!Array.isArray(children) || children.length > 1024 || !children.every((c) => typeof c === 'string' && DIGEST.test(c)))) {
+      return bad('the answer\'s child digests are not sha256 digests');
+    }
+    const at = typeof o['confirmedAt'] === 'string' && o['confirmedAt'].length <= 40 && Number.isFinite(Date.parse(o['confirmedAt'])) ? o['confirmedAt'] : undefined;
+    return {
+      ok: true,
+      digest: o['digest'],
+      mediaType: validMediaType(o['mediaType']),
+      ...(children !== undefined ? { children: children as string[] } : {}),
+      ...(at ? { confirmedAt: at } : {}),
+    };
+  }
+  if (o['ok'] === false) {
+    const kind = REGISTRY_ERROR_KINDS.find((k) => k === o['kind']);
+    if (!kind) return bad('the answer names no known failure kind');
+    return { ok: false, kind, message: safeText(o['message']) };
+  }
+  return bad('the answer is neither an answer nor a failure');
+}
+
 export interface TagUnverified {
   readonly ok: false;
   readonly kind: RegistryErrorKind;

@@ -31,6 +31,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const ALLOW_TTL_MS = 120_000;
 const DENY_TTL_MS = 30_000;
 const MAX_CACHED = 1024;
+/** Token reviews in flight at once; beyond it a request is refused at once (503) instead of queueing. */
+export const MAX_REVIEWS_IN_FLIGHT = 8;
 
 export function bearerToken(headers: Record<string, string | string[] | undefined>): string | undefined {
   for (const name of ['x-tagdrift-authorization', 'authorization']) {
@@ -52,6 +54,8 @@ export function createApiAuthorizer(opts: {
 }): ApiAuthorizer {
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { until: number; decision: AuthDecision }>();
+  // One review per token at a time, whoever asks: the others wait for its decision.
+  const inFlight = new Map<string, Promise<AuthDecision>>();
   const timeoutMs = opts.timeoutMs ?? 5_000;
 
   async function review(token: string): Promise<AuthDecision> {
@@ -94,15 +98,19 @@ export function createApiAuthorizer(opts: {
       const key = createHash('sha256').update(token).digest('hex');
       const hit = cache.get(key);
       if (hit && hit.until > now()) return hit.decision;
-      let decision: AuthDecision;
-      try {
-        decision = await review(token);
-      } catch {
-        return { ok: false, status: 503, reason: 'the Kubernetes API could not be asked to check the token' };
-      }
-      if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-      cache.set(key, { until: now() + (decision.ok ? ALLOW_TTL_MS : DENY_TTL_MS), decision });
-      return decision;
+      const pending = inFlight.get(key);
+      if (pending) return pending;
+      if (inFlight.size >= MAX_REVIEWS_IN_FLIGHT) return { ok: false, status: 503, reason: 'too many token reviews in flight: try again shortly' };
+      const p = review(token).then(
+        (decision) => {
+          if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+          cache.set(key, { until: now() + (decision.ok ? ALLOW_TTL_MS : DENY_TTL_MS), decision });
+          return decision;
+        },
+        (): AuthDecision => ({ ok: false, status: 503, reason: 'the Kubernetes API could not be asked to check the token' }),
+      ).finally(() => inFlight.delete(key));
+      inFlight.set(key, p);
+      return p;
     },
   };
 }

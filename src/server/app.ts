@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
 import { ALL_FINDING_CODES, FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
 import type { Report } from '../domain/report.js';
@@ -75,6 +76,28 @@ export interface AppOptions {
 /** Connections the API server keeps at once, and how long one request may take to arrive. */
 export const MAX_CONNECTIONS = 256;
 export const REQUEST_TIMEOUT_MS = 10_000;
+/** Connections one non-loopback peer may hold at once. */
+export const MAX_CONNECTIONS_PER_PEER = 32;
+const LOOPBACK_PEERS = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** Routes anyone may read: probes, Prometheus and the API's own description (counts and schemas, no inventory). */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+/**
+ * Why a request target is refused, or undefined: only origin-form (`/path?query`) with a path of
+ * plain characters. Absolute-form (`http://host/…`), asterisk-form (`*`), fragments, backslashes,
+ * percent-encoding in the path (`/%761/report`, `%2e%2e`, `%2f`) and dot segments are refused,
+ * so what is authorised is what is written.
+ */
+export function unacceptableTarget(target: string | undefined): string | undefined {
+  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return 'only origin-form request targets (/path) are accepted';
+  const q = target.indexOf('?');
+  const path = q >= 0 ? target.slice(0, q) : target;
+  if (!/^[A-Za-z0-9._~/-]*$/.test(path)) return 'the request path may hold only letters, digits and . _ ~ - /';
+  if (/(^|\/)\.{1,2}(\/|$)/.test(path)) return 'dot segments are not accepted in the request path';
+  if (q >= 0 && /[#\s]/.test(target.slice(q))) return 'the query may not hold a fragment or whitespace';
+  return undefined;
+}
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -87,22 +110,46 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     schemaController,
   });
   app.server.maxConnections = MAX_CONNECTIONS;
+  // No peer holds more than its share of the connections (kubectl port-forward arrives on loopback, exempt).
+  const perPeer = new Map<string, number>();
+  app.server.on('connection', (socket: Socket) => {
+    const peer = socket.remoteAddress ?? '';
+    if (LOOPBACK_PEERS.has(peer)) return;
+    const n = (perPeer.get(peer) ?? 0) + 1;
+    if (n > MAX_CONNECTIONS_PER_PEER) {
+      socket.destroy();
+      return;
+    }
+    perPeer.set(peer, n);
+    socket.once('close', () => {
+      const left = (perPeer.get(peer) ?? 1) - 1;
+      if (left <= 0) perPeer.delete(peer);
+      else perPeer.set(peer, left);
+    });
+  });
   app.server.headersTimeout = 5_000;
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     return payload;
   });
   const auth = opts.auth;
-  if (auth) {
-    app.addHook('onRequest', async (req, reply) => {
-      if (!req.url.startsWith('/v1/') && req.url !== '/' && !req.url.startsWith('/?')) return;
-      const d = await auth.authorize(req.socket.remoteAddress, req.headers);
-      if (!d.ok) {
-        if (d.status === 401) reply.header('www-authenticate', 'Bearer realm="tagdrift"');
-        return reply.code(d.status).send({ error: d.reason });
-      }
-    });
-  }
+  // Access is decided on the route the router matched (percent-decoding and all), deny by
+  // default: only the public routes are open; every other route, and any path that matches
+  // none, needs the loopback peer or an authorised token. Request targets the router would
+  // read differently from how they are written are refused before that.
+  app.addHook('onRequest', async (req, reply) => {
+    const bad = unacceptableTarget(req.raw.url);
+    if (bad) return reply.code(400).send({ error: bad });
+    if (!auth) return;
+    const route = req.routeOptions.url;
+    if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
+    const d = await auth.authorize(req.socket.remoteAddress, req.headers);
+    if (!d.ok) {
+      if (d.status === 401) reply.header('www-authenticate', 'Bearer realm="tagdrift"');
+      if (d.status === 503) reply.header('retry-after', '5');
+      return reply.code(d.status).send({ error: d.reason });
+    }
+  });
   const routes: { method: string; url: string; schema: FastifySchema | undefined }[] = [];
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];

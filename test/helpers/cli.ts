@@ -46,7 +46,9 @@ export interface RunningAgent {
 /** Starts `tagdrift agent` from dist/ on a loopback port. */
 export async function startAgent(args: readonly string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<RunningAgent> {
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build first (npm test does)`);
-  const child = spawn(process.execPath, [CLI, 'agent', '--listen', `127.0.0.1:${port}`, ...args], {
+  // Probes on a port of the system's choosing, so agents of parallel tests never collide on 9421.
+  const probe = args.includes('--probe-listen') ? [] : ['--probe-listen', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [CLI, 'agent', '--listen', `127.0.0.1:${port}`, ...probe, ...args], {
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -80,6 +80,11 @@ function translate(): TranslatedPod {
 }
 
 const agentUrl = (pod: TranslatedPod) => `http://127.0.0.1:${pod.containers[0]!.ports['http']}`;
+/** The probe URL as kubelet builds it from the rendered probe (path, and port by name). */
+const probeUrl = (pod: TranslatedPod, kind: 'readiness' | 'liveness') => {
+  const c = pod.containers[0]!;
+  return `http://127.0.0.1:${kind === 'readiness' ? c.readinessPort : c.livenessPort}${kind === 'readiness' ? c.readinessPath : c.livenessPath}`;
+};
 async function get(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   const text = await res.text();
@@ -172,7 +177,7 @@ describe("the project's image under the rendered DaemonSet, on containerd via CR
     beforeAll(async () => {
       pod = translate();
       ({ sandboxId, containerIds: { agent: containerId } } = (await bed.kubelet.runTranslated(pod)) as { sandboxId: string; containerIds: { agent: string } });
-      await waitFor('/readyz 200 from the agent pod', async () => (await get(`${agentUrl(pod)}/readyz`)).status === 200, 90_000);
+      await waitFor('/readyz 200 from the agent pod', async () => (await get(probeUrl(pod, 'readiness'))).status === 200, 90_000);
     }, 120_000);
 
     afterAll(async () => {
@@ -217,13 +222,13 @@ describe("the project's image under the rendered DaemonSet, on containerd via CR
 
     it('containerd restarted under the running pod: not ready while it is down, ready again within 30 s, the pod never restarted', async () => {
       await bed.containerd.kill();
-      await waitFor('/readyz 503 while containerd is down', async () => (await get(`${agentUrl(pod)}/readyz`)).status === 503, 30_000);
+      await waitFor('/readyz 503 while containerd is down', async () => (await get(probeUrl(pod, 'readiness'))).status === 503, 30_000);
       // containerd removes the old socket and listens on a new one (a new inode).
       await bed.containerd.restart();
       const started = Date.now();
-      await waitFor('/readyz 200 after the containerd restart', async () => (await get(`${agentUrl(pod)}/readyz`)).status === 200, 30_000);
+      await waitFor('/readyz 200 after the containerd restart', async () => (await get(probeUrl(pod, 'readiness'))).status === 200, 30_000);
       expect(Date.now() - started).toBeLessThan(30_000);
-      expect((await get(`${agentUrl(pod)}/healthz`)).status).toBe(200);
+      expect((await get(probeUrl(pod, 'liveness'))).status).toBe(200);
       await waitFor('the bed kubelet to reconnect', () => bed.kubelet.containerStatus(containerId).then((s) => s.state === 'CONTAINER_RUNNING'), 20_000);
     }, 90_000);
 

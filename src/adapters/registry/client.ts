@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
-import type { PlatformRead, RegistryErrorKind, TagResolved, TagUnverified } from '../../domain/registry-truth.js';
+import { validMediaType, type PlatformRead, type RegistryErrorKind, type TagResolved, type TagUnverified } from '../../domain/registry-truth.js';
 import { hostPlatform, pickPlatformChild, type NodePlatform } from './platform.js';
 import { HubGetBudget, PlatformReader } from './platform-read.js';
 import { AgentPool, httpRequest, safeUrl, TransportError, type HttpRequest, type HttpResponse, type TlsSettings } from './http.js';
@@ -233,7 +233,7 @@ export class RegistryClient {
     if (digest !== undefined && res.body.length === 0 && res.status === 200) {
       if (!DIGEST_RE.test(digest)) return fail('invalid-response', `${where}: Docker-Content-Digest is not a sha256 digest`);
       if (contentType && /^text\/html/i.test(contentType)) return fail('invalid-response', `${where}: answered an HTML page, not a manifest`);
-      return { ok: true, digest, mediaType: contentType };
+      return { ok: true, digest, mediaType: validMediaType(contentType) };
     }
     // No digest header on HEAD (or the answer came from GET): read the manifest and hash it.
     if (res.body.length === 0) {
@@ -249,7 +249,7 @@ export class RegistryClient {
     if (headerDigest !== undefined && headerDigest !== computed) {
       return fail('invalid-response', `${where}: Docker-Content-Digest does not match the manifest it served`);
     }
-    const mediaType = doc.mediaType ?? (contentType && !/json$/.test(contentType) ? contentType : undefined) ?? contentType;
+    const mediaType = validMediaType(doc.mediaType ?? (contentType && !/json$/.test(contentType) ? contentType : undefined) ?? contentType);
     const children = isIndex(mediaType, doc)
       ? (doc.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string' && DIGEST_RE.test(d))
       : undefined;
@@ -327,6 +327,10 @@ export class RegistryClient {
       if (authz && 'kind' in authz) return explain(authz);
       let res = await this.send(endpoint, method, base, extra.accept, authz?.value, maxBody);
       if ('kind' in res) return res;
+      if (res.status === 401 && res.from !== host) {
+        // containerd picks credentials for the host that challenges: this one's never go to another.
+        return fail('auth', `${host}: redirected to ${res.from}, which asks for credentials; ${host}'s credentials are sent to no other host`);
+      }
       if (res.status === 401) {
         const challenge = parseChallenge(header(res, 'www-authenticate'));
         if (!challenge) return fail('auth', `${host}: HTTP 401 with a missing or malformed WWW-Authenticate challenge`);
@@ -349,7 +353,7 @@ export class RegistryClient {
   }
 
   /** Sends one request, following redirects (credentials dropped when the host changes). */
-  private async send(endpoint: RegistryEndpoint, method: 'HEAD' | 'GET', url: URL, accept: string, authorization: string | undefined, maxBody: number): Promise<HttpResponse | Fail> {
+  private async send(endpoint: RegistryEndpoint, method: 'HEAD' | 'GET', url: URL, accept: string, authorization: string | undefined, maxBody: number): Promise<(HttpResponse & { readonly from: string }) | Fail> {
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameHost = current.host === url.host;
@@ -384,7 +388,7 @@ export class RegistryClient {
         }
         continue;
       }
-      return res;
+      return { ...res, from: current.host };
     }
     return fail('invalid-response', `${url.host}: more than ${MAX_REDIRECTS} redirects from ${safeUrl(url)}`);
   }

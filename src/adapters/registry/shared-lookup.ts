@@ -11,8 +11,9 @@
  */
 import type { RegistryLookup } from '../../collect/ports.js';
 import type { PlannedEndpoint } from '../../domain/registry-config.js';
-import type { TagResolved, TagUnverified } from '../../domain/registry-truth.js';
+import { acceptTagAnswer, type TagResolved, type TagUnverified } from '../../domain/registry-truth.js';
 import { nodeLocalHost } from '../../domain/addresses.js';
+import { DOCKER_HUB, isDockerHubHost } from '../../domain/image-ref.js';
 
 export interface SharedLookupOptions {
   readonly resolverUrl: string;
@@ -45,7 +46,7 @@ export class ResolverHealth {
 }
 
 /** Whether a planned endpoint's tag question may be asked by the resolver for this node. */
-export function shareable(e: PlannedEndpoint, o: Pick<SharedLookupOptions, 'nodeAddresses' | 'credentialHosts'>): boolean {
+export function shareable(e: PlannedEndpoint, o: Pick<SharedLookupOptions, 'nodeAddresses' | 'credentialHosts'>, registry?: string): boolean {
   let url: URL;
   try {
     url = new URL(e.url);
@@ -56,7 +57,10 @@ export function shareable(e: PlannedEndpoint, o: Pick<SharedLookupOptions, 'node
   if (nodeLocalHost(url.host) || o.nodeAddresses.includes(host)) return false;
   if (e.nodeCredential) return false;
   if (e.headerNames.length > 0 || (e.tls && (e.tls.ca.length > 0 || e.tls.clientPairs.length > 0)) || e.skipVerify) return false;
-  return !o.credentialHosts.has(url.host) && !o.credentialHosts.has(host);
+  // The registry client sends the credential of the endpoint's host, else of the image's registry
+  // (docker.io for registry-1.docker.io): either keeps the question on this node.
+  const hub = (h: string) => (isDockerHubHost(h) ? DOCKER_HUB : h);
+  return ![url.host, host, hub(url.host), ...(registry ? [registry, hub(registry)] : [])].some((h) => o.credentialHosts.has(h));
 }
 
 /** One per scan, over the node's own lookup: the fallback budget is per scan. */
@@ -73,9 +77,16 @@ export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOption
         signal: AbortSignal.timeout(o.timeoutMs ?? 5_000),
       });
       if (res.status !== 200) return 'slow';
-      const answer = (await res.json()) as TagResolved | TagUnverified;
+      const text = await res.text();
       health.ok();
-      return answer;
+      let parsed: unknown;
+      try {
+        parsed = text.length <= 256 * 1024 ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      const answer = acceptTagAnswer(parsed, `the shared resolver ${new URL(o.resolverUrl).host}`);
+      return { ...answer, via: 'resolver' as const };
     } catch (err) {
       // Down only when nothing listens there (or the name does not resolve); a reset, a timeout
       // or an error answer is a resolver under load, which the node must not bypass.
@@ -87,7 +98,7 @@ export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOption
   };
   return {
     async resolveTag(e, registry, repository, tag) {
-      if (!shareable(e, o)) return direct.resolveTag(e, registry, repository, tag);
+      if (!shareable(e, o, registry)) return direct.resolveTag(e, registry, repository, tag);
       const shared = await viaResolver(e, registry, repository, tag);
       if (shared === 'slow') return { ok: false, kind: 'unreachable', message: `the shared resolver ${new URL(o.resolverUrl).host} gave no answer (slow, overloaded or failing): not bypassed, asked again next scan` };
       if (shared !== 'down') return shared;
