@@ -77,7 +77,7 @@ export async function benchSharedResolver(): Promise<Record<string, number | str
     platformImage: async () => ({ ok: false, reason: 'bench' }),
     buildMeta: async () => undefined,
   };
-  let app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 64, perHostConcurrency: 32 }), budgetPerSecond: BUDGET, replicas: 1, version: 'bench' });
+  let app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 64, perHostConcurrency: 32 }), budgetPerSecond: BUDGET, replicas: 1, version: 'bench', allowedEndpoints: [upstream.url, mirror.url], callerRate: 1e6, callerShare: 1 });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
   const resolverUrl = `http://127.0.0.1:${port}`;
@@ -130,7 +130,7 @@ export async function benchSharedResolver(): Promise<Record<string, number | str
   const outage = await Promise.all(Array.from({ length: 100 }, (_, i) => scan(i, '3.0')));
   out['outage (100 agents): direct registry requests'] = (await registryTotal()) - beforeOutage;
   out['outage: answers unverified (resolver down, budget spent)'] = outage.flat().filter((r) => !r.ok && r.kind === 'unreachable').length;
-  app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 64, perHostConcurrency: 32 }), budgetPerSecond: BUDGET * 100, replicas: 1, version: 'bench' });
+  app = await buildResolverApp({ registry: new RegistryClient({ cacheTtlMs: CACHE_MS, concurrency: 64, perHostConcurrency: 32 }), budgetPerSecond: BUDGET * 100, replicas: 1, version: 'bench', allowedEndpoints: [upstream.url, mirror.url], callerRate: 1e6, callerShare: 1 });
   await app.listen({ host: '127.0.0.1', port });
   await new Promise((r) => setTimeout(r, 65_000));
   const back = await Promise.all(Array.from({ length: 100 }, (_, i) => scan(i, '4.0')));

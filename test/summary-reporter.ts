@@ -9,6 +9,7 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    let hookFailures = 0;
     let corpus: { ran: number; skipped: number } | undefined;
     for (const mod of testModules) {
       const isCorpus = mod.moduleId.endsWith('external-corpus.test.ts');
@@ -23,9 +24,12 @@ export default class SummaryReporter implements Reporter {
           else corpus.ran++;
         }
       }
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
+      // A hook that failed (beforeAll, afterAll) leaves its tests "skipped" but its file failed:
+      // that is a failure, never a quiet skip.
+      if (mod.state() === 'failed' && ![...mod.children.allTests()].some((t) => t.result().state === 'failed')) hookFailures++;
     }
-    const lines = [`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`];
+    failed += hookFailures;
+    const lines = [`tests: ${passed} passed, ${failed} failed${hookFailures > 0 ? ` (${hookFailures} test file${hookFailures === 1 ? '' : 's'} failed outside a test)` : ''}, ${skipped} skipped`];
     if (corpus) {
       lines.push(corpus.ran > 0
         ? `external corpus tier: ran (${corpus.ran} checks on ${process.env['TAGDRIFT_CORPUS_DIR'] ?? '../shared/corpus'})`

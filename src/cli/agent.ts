@@ -10,16 +10,11 @@ import { buildApp } from '../server/app.js';
 import { createProbeServer } from '../server/probe-server.js';
 import { packageVersion } from '../version.js';
 import { createSources } from './sources.js';
+import { parseListen } from './listen.js';
+export { parseListen } from './listen.js';
 import { createApiAuthorizer } from '../server/api-auth.js';
 import { EventRecorder } from '../agent/events.js';
 import { SourceFailure } from '../collect/ports.js';
-
-export function parseListen(listen: string, flag = '--listen'): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new OptionsError([`${flag} ${JSON.stringify(listen)} is not host:port (e.g. 0.0.0.0:${flag === '--listen' ? 9420 : 9421})`]);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}
 
 export async function runAgent(options: Options): Promise<number> {
   const log = createLogger(options.logLevel);

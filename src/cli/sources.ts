@@ -1,4 +1,5 @@
 /** Wiring shared by `scan` and `agent`: the runtime client, the pod source, the node's files and the registry client. */
+import { readFileSync } from 'node:fs';
 import { createCriClient } from '../adapters/cri/client.js';
 import { kubePodSource } from '../adapters/kube/pods.js';
 import { loadKubeApi, type KubeApi } from '../adapters/kube/api.js';
@@ -29,6 +30,23 @@ export interface Sources {
 export interface SourceHooks {
   readonly onRuntimeCall?: (method: string, code: string, seconds: number) => void;
   readonly onRegistryRequest?: (host: string, method: string, code: string) => void;
+}
+
+/**
+ * The token the agent shows the shared resolver: a projected service-account token whose
+ * audience is the resolver (deploy/components/resolver), re-read each time (kubelet rotates
+ * it). It is worth nothing to the API server, so a resolver impostor gains nothing from it.
+ */
+function tokenFrom(file: string | undefined): (() => string | undefined) | undefined {
+  if (!file) return undefined;
+  return () => {
+    try {
+      const t = readFileSync(file, 'utf8').trim();
+      return t.length > 0 && t.length < 16_384 && !/\s/.test(t) ? t : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 export async function createSources(options: Options, log: Logger, hooks: SourceHooks = {}): Promise<Sources> {
@@ -65,9 +83,10 @@ export async function createSources(options: Options, log: Logger, hooks: Source
   // With a shared resolver, questions every node asks alike go there (one answer per cluster).
   const health = new ResolverHealth();
   const credentialHosts = new Set([...credentials.keys()]);
+  const resolverToken = tokenFrom(options.resolverTokenFile);
   const lookupFor = (direct: RegistryLookup): RegistryLookup =>
     options.resolverUrl
-      ? createSharedLookup(direct, { resolverUrl: options.resolverUrl, nodeAddresses: options.nodeIp ? [options.nodeIp] : [], credentialHosts, fallbackPerScan: options.resolverFallback }, health)
+      ? createSharedLookup(direct, { resolverUrl: options.resolverUrl, nodeAddresses: options.nodeIp ? [options.nodeIp] : [], credentialHosts, fallbackPerScan: options.resolverFallback, ...(resolverToken ? { token: resolverToken } : {}) }, health)
       : direct;
   const kubeApi = await loadKubeApi(options.kubeconfig, { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser });
   const pods = kubeApi instanceof SourceFailure ? kubeApi : kubePodSource(kubeApi, { timeoutMs: options.kubeTimeoutMs });

@@ -60,6 +60,12 @@ export interface Options {
   readonly nodeIp: string | undefined;
   readonly resolverBudget: number;
   readonly resolverReplicas: number;
+  readonly resolverEndpoints: readonly string[];
+  readonly resolverTokenFile: string | undefined;
+  readonly resolverAuth: 'kubernetes' | 'none';
+  readonly resolverCallers: readonly string[];
+  readonly resolverDenyCidrs: readonly string[];
+  readonly resolverCallerRate: number;
   readonly podName: string | undefined;
   readonly podNamespace: string;
   readonly agentNamespace: string;
@@ -84,7 +90,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'kubeconfig', flag: '--kubeconfig', env: 'KUBECONFIG', kind: 'string', default: undefined,
-    defaultLabel: 'in-cluster config (cluster: ~/.kube/config)', help: 'kubeconfig for the Kubernetes API (the pods of this node; for cluster, the agent pods)', commands: ['scan', 'agent', 'cluster'],
+    defaultLabel: 'in-cluster config (cluster: ~/.kube/config)', help: 'kubeconfig for the Kubernetes API (the pods of this node; for cluster, the agent pods; for the resolver, reviewing callers\' tokens)', commands: ['scan', 'agent', 'cluster', 'resolver'],
   },
   {
     key: 'kubeContext', flag: '--context', env: 'TAGDRIFT_CONTEXT', kind: 'string', default: undefined,
@@ -165,7 +171,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     key: 'probeListen', flag: '--probe-listen', env: 'TAGDRIFT_PROBE_LISTEN', kind: 'string',
-    default: '0.0.0.0:9421', help: 'address:port serving only /healthz and /readyz, for kubelet probes: readers of the API port never compete with them', commands: ['agent'],
+    default: '0.0.0.0:9422', help: 'address:port serving only /healthz and /readyz, for kubelet probes: readers of the API port never compete with them', commands: ['agent'],
   },
   {
     key: 'intervalMs', flag: '--interval', env: 'TAGDRIFT_INTERVAL', kind: 'duration',
@@ -174,6 +180,10 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'resolverUrl', flag: '--resolver-url', env: 'TAGDRIFT_RESOLVER_URL', kind: 'string', default: undefined,
     help: 'the shared resolver (deploy/components/resolver): tag questions every node asks alike go there; node-local mirrors and endpoints needing node credentials stay on the node', commands: ['agent', 'scan'],
+  },
+  {
+    key: 'resolverTokenFile', flag: '--resolver-token-file', env: 'TAGDRIFT_RESOLVER_TOKEN_FILE', kind: 'string', default: undefined,
+    help: 'a projected service-account token with the resolver as its audience, shown to the shared resolver (deploy/components/resolver mounts one)', commands: ['agent', 'scan'],
   },
   {
     key: 'resolverFallback', flag: '--resolver-fallback', env: 'TAGDRIFT_RESOLVER_FALLBACK', kind: 'int', default: '20',
@@ -190,6 +200,27 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'resolverReplicas', flag: '--replicas', env: 'TAGDRIFT_RESOLVER_REPLICAS', kind: 'int', default: '2',
     help: 'replicas of the resolver sharing the budget', commands: ['resolver'],
+  },
+  {
+    key: 'resolverEndpoints', flag: '--allow-endpoints', env: 'TAGDRIFT_RESOLVER_ENDPOINTS', kind: 'list',
+    default: 'https://registry-1.docker.io,https://ghcr.io,https://quay.io,https://registry.k8s.io,https://gcr.io,https://public.ecr.aws,https://mcr.microsoft.com',
+    help: 'the registry endpoints (scheme://host[:port][/path]) the resolver may ask; questions for any other endpoint are refused (403) and the agent asks them itself', commands: ['resolver'],
+  },
+  {
+    key: 'resolverAuth', flag: '--caller-auth', env: 'TAGDRIFT_CALLER_AUTH', kind: { choices: ['kubernetes', 'none'] },
+    default: 'kubernetes', help: "who may ask the resolver: kubernetes = a bearer token the Kubernetes API authenticates (TokenReview) as one of --callers; none = anyone who can connect", commands: ['resolver'],
+  },
+  {
+    key: 'resolverCallers', flag: '--callers', env: 'TAGDRIFT_CALLERS', kind: 'list', default: 'system:serviceaccount:tagdrift:tagdrift',
+    help: 'identities (as TokenReview names them) that may ask the resolver: the agents\' service account', commands: ['resolver'],
+  },
+  {
+    key: 'resolverDenyCidrs', flag: '--deny-cidrs', env: 'TAGDRIFT_DENY_CIDRS', kind: 'list', default: '',
+    help: 'address ranges the resolver never contacts, besides loopback, link-local and unspecified (set the cluster\'s service and pod ranges)', commands: ['resolver'],
+  },
+  {
+    key: 'resolverCallerRate', flag: '--caller-rate', env: 'TAGDRIFT_CALLER_RATE', kind: 'int', default: '50',
+    help: 'questions a second one caller may ask (bursts up to 10 seconds\' worth); beyond it 429', commands: ['resolver'],
   },
   {
     key: 'events', flag: '--events', env: 'TAGDRIFT_EVENTS', kind: 'bool', default: 'false',

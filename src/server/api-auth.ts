@@ -21,6 +21,14 @@ import type { KubeApi } from '../adapters/kube/api.js';
 export type ApiAuthMode = 'kubernetes' | 'none';
 export const TOKEN_AUDIENCE = 'tagdrift';
 
+/** An identity the Kubernetes API authenticated (TokenReview status.user). */
+export interface ReviewedUser {
+  readonly username: string;
+  readonly uid?: string;
+  readonly groups?: readonly string[];
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+}
+
 export type AuthDecision = { ok: true; who: string } | { ok: false; status: 401 | 403 | 503; reason: string };
 
 export interface ApiAuthorizer {
@@ -51,6 +59,13 @@ export function createApiAuthorizer(opts: {
   podName: string;
   timeoutMs?: number;
   now?: () => number;
+  /**
+   * Who may, once the token is authenticated: by default a SubjectAccessReview for
+   * `get pods/proxy` on this pod; the shared resolver admits its configured callers instead.
+   */
+  authorizeUser?: (user: ReviewedUser) => AuthDecision;
+  /** Audiences tried in order (undefined = the API server's own); default the agent's, then the API server's. */
+  audiences?: readonly (readonly string[] | undefined)[];
 }): ApiAuthorizer {
   const now = opts.now ?? Date.now;
   const cache = new Map<string, { until: number; decision: AuthDecision }>();
@@ -62,7 +77,7 @@ export function createApiAuthorizer(opts: {
     const api = opts.api;
     if (!api) return { ok: false, status: 401, reason: 'this agent has no Kubernetes API access to check tokens: use kubectl port-forward' };
     let user: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> } | undefined;
-    for (const audiences of [[TOKEN_AUDIENCE], undefined]) {
+    for (const audiences of opts.audiences ?? [[TOKEN_AUDIENCE], undefined]) {
       const tr = (await api.postJson('/apis/authentication.k8s.io/v1/tokenreviews', {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenReview',
@@ -74,6 +89,7 @@ export function createApiAuthorizer(opts: {
       }
     }
     if (!user) return { ok: false, status: 401, reason: 'the token was not accepted by the Kubernetes API' };
+    if (opts.authorizeUser) return opts.authorizeUser(user as ReviewedUser);
     const sar = (await api.postJson('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
       apiVersion: 'authorization.k8s.io/v1',
       kind: 'SubjectAccessReview',

@@ -14,6 +14,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ApiAuthorizer } from './api-auth.js';
 import { HTML_CSP, renderHtml } from '../render/html.js';
 import { gzipPieces, jsonPieces } from './json-pieces.js';
+import { unacceptableTarget } from './request-target.js';
+export { unacceptableTarget } from './request-target.js';
 import { schemaController } from './schema-compilers.js';
 
 export interface AgentView {
@@ -82,22 +84,6 @@ const LOOPBACK_PEERS = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /** Routes anyone may read: probes, Prometheus and the API's own description (counts and schemas, no inventory). */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
-
-/**
- * Why a request target is refused, or undefined: only origin-form (`/path?query`) with a path of
- * plain characters. Absolute-form (`http://host/…`), asterisk-form (`*`), fragments, backslashes,
- * percent-encoding in the path (`/%761/report`, `%2e%2e`, `%2f`) and dot segments are refused,
- * so what is authorised is what is written.
- */
-export function unacceptableTarget(target: string | undefined): string | undefined {
-  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) return 'only origin-form request targets (/path) are accepted';
-  const q = target.indexOf('?');
-  const path = q >= 0 ? target.slice(0, q) : target;
-  if (!/^[A-Za-z0-9._~/-]*$/.test(path)) return 'the request path may hold only letters, digits and . _ ~ - /';
-  if (/(^|\/)\.{1,2}(\/|$)/.test(path)) return 'dot segments are not accepted in the request path';
-  if (q >= 0 && /[#\s]/.test(target.slice(q))) return 'the query may not hold a fragment or whitespace';
-  return undefined;
-}
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({

@@ -11,6 +11,7 @@
  * Lives across scans in the agent (one per process); wraps each scan's lookup.
  */
 import type { RegistryLookup } from '../../collect/ports.js';
+import { monotonicNow } from '../../domain/clock.js';
 import { TRANSIENT_FAILURES, type TagResolved } from '../../domain/registry-truth.js';
 
 /** Entries kept at most (one per endpoint and tag asked); the oldest go first beyond it. */
@@ -21,7 +22,7 @@ export class AnswerHold {
 
   constructor(
     private readonly holdMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicNow,
   ) {}
 
   get size(): number {

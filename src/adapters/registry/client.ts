@@ -17,7 +17,8 @@ import type { ImageBuildMeta } from '../../domain/snapshot.js';
 import { validMediaType, type PlatformRead, type RegistryErrorKind, type TagResolved, type TagUnverified } from '../../domain/registry-truth.js';
 import { hostPlatform, pickPlatformChild, type NodePlatform } from './platform.js';
 import { HubGetBudget, PlatformReader } from './platform-read.js';
-import { AgentPool, httpRequest, safeUrl, TransportError, type HttpRequest, type HttpResponse, type TlsSettings } from './http.js';
+import { monotonicNow } from '../../domain/clock.js';
+import { AgentPool, httpRequest, safeUrl, TransportError, type AddressPolicy, type HttpRequest, type HttpResponse, type TlsSettings } from './http.js';
 import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Credential } from './auth.js';
 import { Authorizer } from './authorizer.js';
 import { HostGate } from './host-gate.js';
@@ -59,6 +60,10 @@ export interface RegistryClientOptions {
   readonly maxBackoffSeconds?: number;
   /** Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`) → credential. */
   readonly credentials?: ReadonlyMap<string, Credential>;
+  /** Send a credential only to the host it is written for, never as the image registry's to another endpoint (the shared resolver). */
+  readonly credentialsByHostOnly?: boolean;
+  /** Addresses that may not be contacted, first request and every redirect (the shared resolver). */
+  readonly addressPolicy?: AddressPolicy;
   readonly now?: () => number;
   /** Called once per HTTP exchange: host, method, status code or transport error kind. */
   readonly onRequest?: (host: string, method: string, code: string) => void;
@@ -109,8 +114,11 @@ function header(res: HttpResponse, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Tag answers kept at most (one per endpoint, repository and tag). */
+export const MAX_CACHED_ANSWERS = 20_000;
+
 export class RegistryClient {
-  private readonly agents = new AgentPool();
+  private readonly agents: AgentPool;
   private readonly gate: HostGate;
   private readonly cache = new Map<string, { expires: number; value: TagResolved | Fail }>();
   private readonly inflight = new Map<string, Promise<TagResolved | Fail>>();
@@ -118,8 +126,9 @@ export class RegistryClient {
   private readonly requestCounts = new Map<string, number>();
   private readonly rateLimit = new Map<string, number>();
   private readonly platforms: PlatformReader;
-  private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest'>> & Pick<RegistryClientOptions, 'onRequest'>;
+  private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest' | 'credentialsByHostOnly' | 'addressPolicy'>> & Pick<RegistryClientOptions, 'onRequest'>;
   private readonly credentials: ReadonlyMap<string, Credential>;
+  private readonly credentialsByHostOnly: boolean;
 
   constructor(options: RegistryClientOptions = {}) {
     this.o = {
@@ -129,11 +138,13 @@ export class RegistryClient {
       perHostConcurrency: options.perHostConcurrency ?? 4,
       cacheTtlMs: options.cacheTtlMs ?? 60_000,
       maxBackoffSeconds: options.maxBackoffSeconds ?? 900,
-      now: options.now ?? Date.now,
+      now: options.now ?? monotonicNow,
       platform: options.platform ?? hostPlatform(),
       dockerHubGetsPer6h: options.dockerHubGetsPer6h ?? 24,
       onRequest: options.onRequest,
     };
+    this.agents = new AgentPool(options.addressPolicy);
+    this.credentialsByHostOnly = options.credentialsByHostOnly ?? false;
     this.gate = new HostGate(this.o.concurrency, this.o.perHostConcurrency, this.o.maxBackoffSeconds, this.o.now);
     this.authorizer = new Authorizer(this.agents, this.o.now, this.o.connectTimeoutMs, this.o.timeoutMs, (h, m, c) => this.count(h, m, c));
     this.credentials = options.credentials ?? new Map();
@@ -165,7 +176,11 @@ export class RegistryClient {
       .catch((e: unknown) => fail('invalid-response', `unexpected failure: ${(e as Error)?.name ?? 'error'}`))
       .then((answer) => {
         const value: TagResolved | Fail = answer.ok ? { ...answer, confirmedAt: new Date(this.o.now()).toISOString() } : answer;
-        if (value.ok || value.kind === 'not-found') this.cache.set(key, { expires: this.o.now() + this.o.cacheTtlMs, value });
+        if (value.ok || value.kind === 'not-found') {
+          // Bounded: beyond the cap the oldest answer goes (it is asked again when needed).
+          if (this.cache.size >= MAX_CACHED_ANSWERS) this.cache.delete(this.cache.keys().next().value!);
+          this.cache.set(key, { expires: this.o.now() + this.o.cacheTtlMs, value });
+        }
         return value;
       })
       .finally(() => this.inflight.delete(key));
@@ -280,7 +295,7 @@ export class RegistryClient {
    * `registry.configs."<host>".auth` when the endpoint's host is the one being contacted.
    */
   private credentialFor(host: string, registry: string, endpoint: RegistryEndpoint): { cred?: Credential; fromNode: boolean } {
-    const given = this.credentials.get(isDockerHubHost(host) ? DOCKER_HUB : host) ?? this.credentials.get(registry);
+    const given = this.credentials.get(isDockerHubHost(host) ? DOCKER_HUB : host) ?? (this.credentialsByHostOnly ? undefined : this.credentials.get(registry));
     if (given) return { cred: given, fromNode: false };
     const node = endpoint.credential?.value;
     return node ? { cred: node, fromNode: true } : { fromNode: false };
@@ -315,10 +330,13 @@ export class RegistryClient {
     const base = new URL(`${apiRoot(endpoint.url)}/${repository}/${path}`);
     if (needsNamespace(base.host, registry)) base.searchParams.set('ns', registry);
     const host = base.host;
-    const closed = this.gate.closed(host);
+    // Limits and backoff belong to the exact endpoint (scheme, host, port): a question with the
+    // wrong scheme never puts the registry's real endpoint in backoff.
+    const gateKey = base.origin;
+    const closed = this.gate.closed(gateKey);
     if (closed) return closed;
-    return this.gate.run(host, async () => {
-      const again = this.gate.closed(host);
+    return this.gate.run(gateKey, async () => {
+      const again = this.gate.closed(gateKey);
       if (again) return again;
       const { cred, fromNode } = this.credentialFor(host, registry, endpoint);
       const explain = <T>(r: T | Fail) => this.explainAuth(r, endpoint, fromNode);
@@ -346,8 +364,8 @@ export class RegistryClient {
       if (remaining !== undefined) this.rateLimit.set(host, remaining);
       if (res.status === 429 || res.status >= 500) {
         const retryAfter = parseRetryAfter(header(res, 'retry-after'), new Date(this.o.now()), this.o.maxBackoffSeconds);
-        this.gate.failed(host, res.status === 429 ? 'rate-limited' : 'server-error', retryAfter);
-      } else this.gate.succeeded(host);
+        this.gate.failed(gateKey, res.status === 429 ? 'rate-limited' : 'server-error', retryAfter);
+      } else this.gate.succeeded(gateKey);
       return res;
     });
   }
@@ -373,7 +391,8 @@ export class RegistryClient {
       if (got instanceof TransportError) {
         this.count(current.host, method, got.kind);
         if (got.kind === 'too-large') return fail('invalid-response', `${current.host}: ${got.message}`);
-        this.gate.failed(url.host, 'unreachable', undefined);
+        if (got.kind === 'forbidden-address') return fail('invalid-response', got.message);
+        this.gate.failed(url.origin, 'unreachable', undefined);
         return fail('unreachable', `${current.host}: ${got.message}`);
       }
       const res = got;

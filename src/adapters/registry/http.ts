@@ -4,7 +4,9 @@
  * no automatic redirects (the caller follows them, dropping credentials when the
  * host changes). Errors never carry request headers, URL user info or query values.
  */
+import dns from 'node:dns';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import { createHash } from 'node:crypto';
 
@@ -33,7 +35,10 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
-export type TransportErrorKind = 'connect-timeout' | 'timeout' | 'refused' | 'dns' | 'tls' | 'reset' | 'too-large' | 'error';
+export type TransportErrorKind = 'connect-timeout' | 'timeout' | 'refused' | 'dns' | 'tls' | 'reset' | 'too-large' | 'forbidden-address' | 'error';
+
+/** Why an address may not be contacted, or undefined when it may (see domain/addresses.ts). */
+export type AddressPolicy = (ip: string) => string | undefined;
 
 export class TransportError extends Error {
   constructor(
@@ -52,6 +57,8 @@ export function safeUrl(url: URL): string {
 
 function classify(err: NodeJS.ErrnoException): TransportError {
   if (err instanceof TransportError) return err;
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof TransportError) return cause;
   const code = err.code ?? '';
   if (code === 'ECONNREFUSED') return new TransportError('refused', 'connection refused');
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new TransportError('dns', 'host name does not resolve');
@@ -67,13 +74,37 @@ function classify(err: NodeJS.ErrnoException): TransportError {
 export class AgentPool {
   private readonly agents = new Map<string, http.Agent>();
 
+  /**
+   * With a policy, a host name is resolved once per connection and every address it resolves to
+   * must pass; the connection uses the address that was checked (no second lookup to rebind).
+   */
+  constructor(readonly policy?: AddressPolicy) {}
+
+  private lookup(): net.LookupFunction | undefined {
+    const policy = this.policy;
+    if (!policy) return undefined;
+    return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err, '', 0);
+        const list = addresses as dns.LookupAddress[];
+        for (const a of list) {
+          const why = policy(a.address);
+          if (why) return callback(new TransportError('forbidden-address', `${hostname} resolves to ${why}: not contacted`), '', 0);
+        }
+        if (options.all) return callback(null, list);
+        return callback(null, list[0]!.address, list[0]!.family);
+      });
+    }) as net.LookupFunction;
+  }
+
   get(url: URL, tls: TlsSettings | undefined): http.Agent {
     const isHttps = url.protocol === 'https:';
     const identity = isHttps ? createHash('sha256').update(JSON.stringify([tls?.ca ?? [], tls?.cert ?? '', tls?.key ?? '', tls?.skipVerify ?? false])).digest('hex') : '';
     const key = `${url.protocol}//${url.host}|${identity}`;
     let agent = this.agents.get(key);
     if (!agent) {
-      const base = { keepAlive: true, maxSockets: 8, maxFreeSockets: 4, timeout: 30_000 };
+      const lookup = this.lookup();
+      const base = { keepAlive: true, maxSockets: 8, maxFreeSockets: 4, timeout: 30_000, ...(lookup ? { lookup } : {}) };
       agent = isHttps
         ? new https.Agent({
             ...base,
@@ -95,6 +126,11 @@ export class AgentPool {
 }
 
 export function httpRequest(req: HttpRequest, agents: AgentPool): Promise<HttpResponse> {
+  const literal = req.url.hostname.replace(/^\[|\]$/g, '');
+  if (agents.policy && net.isIP(literal)) {
+    const why = agents.policy(literal);
+    if (why) return Promise.reject(new TransportError('forbidden-address', `${req.url.host} is ${why}: not contacted`));
+  }
   return new Promise<HttpResponse>((resolve, reject) => {
     const mod = req.url.protocol === 'https:' ? https : http;
     let settled = false;

@@ -13,6 +13,7 @@ import type { RegistryLookup } from '../../collect/ports.js';
 import type { PlannedEndpoint } from '../../domain/registry-config.js';
 import { acceptTagAnswer, type TagResolved, type TagUnverified } from '../../domain/registry-truth.js';
 import { nodeLocalHost } from '../../domain/addresses.js';
+import { monotonicNow } from '../../domain/clock.js';
 import { DOCKER_HUB, isDockerHubHost } from '../../domain/image-ref.js';
 
 export interface SharedLookupOptions {
@@ -25,13 +26,15 @@ export interface SharedLookupOptions {
   readonly fallbackPerScan: number;
   readonly timeoutMs?: number;
   readonly now?: () => number;
+  /** The agent's own service-account token, sent so the resolver can tell agents from anyone else. */
+  readonly token?: () => string | undefined;
 }
 
 /** Shared across scans: the resolver's health and back-off. */
 export class ResolverHealth {
   downUntil = 0;
   failures = 0;
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = monotonicNow) {}
   usable(): boolean {
     return this.now() >= this.downUntil;
   }
@@ -67,15 +70,23 @@ export function shareable(e: PlannedEndpoint, o: Pick<SharedLookupOptions, 'node
 export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOptions, health: ResolverHealth): RegistryLookup {
   let fallbackLeft = o.fallbackPerScan;
   /** The resolver's answer; `down` when nothing listens there (the node may ask directly), `slow` when it did not answer in time (the node does not: that would add load where the budget is spent). */
-  const viaResolver = async (e: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified | 'down' | 'slow'> => {
+  const viaResolver = async (e: PlannedEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | TagUnverified | 'down' | 'slow' | 'not-served'> => {
     if (!health.usable()) return 'down';
     try {
+      const token = o.token?.();
       const res = await fetch(new URL('/v1/resolve', o.resolverUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ endpoint: e.url, registry, repository, tag }),
         signal: AbortSignal.timeout(o.timeoutMs ?? 5_000),
       });
+      // An endpoint the resolver is not configured to ask is this node's own question.
+      if (res.status === 403 && (await res.json().catch(() => ({})) as { code?: unknown }).code === 'endpoint-not-served') return 'not-served';
+      // Refused as a caller: the resolver is of no use to this node until that is fixed (asked directly within the budget).
+      if (res.status === 401 || res.status === 403) {
+        health.failed();
+        return 'down';
+      }
       if (res.status !== 200) return 'slow';
       const text = await res.text();
       health.ok();
@@ -100,6 +111,7 @@ export function createSharedLookup(direct: RegistryLookup, o: SharedLookupOption
     async resolveTag(e, registry, repository, tag) {
       if (!shareable(e, o, registry)) return direct.resolveTag(e, registry, repository, tag);
       const shared = await viaResolver(e, registry, repository, tag);
+      if (shared === 'not-served') return direct.resolveTag(e, registry, repository, tag);
       if (shared === 'slow') return { ok: false, kind: 'unreachable', message: `the shared resolver ${new URL(o.resolverUrl).host} gave no answer (slow, overloaded or failing): not bypassed, asked again next scan` };
       if (shared !== 'down') return shared;
       if (fallbackLeft > 0) {
