@@ -189,6 +189,14 @@ users:
       const from = Number(url.searchParams.get('continue') ?? 0) || 0;
       const page = limit > 0 ? items.slice(from, from + limit) : items;
       const next = limit > 0 && from + limit < items.length ? String(from + limit) : undefined;
+      // The table form kubectl asks for (Accept: …;as=Table): one row per item, cells only.
+      if ((req.headers.accept ?? '').includes('as=Table')) {
+        return send(200, {
+          apiVersion: 'meta.k8s.io/v1', kind: 'Table', metadata: { resourceVersion: '1', ...(next ? { continue: next } : {}) },
+          columnDefinitions: [{ name: 'Name', type: 'string' }, { name: 'Status', type: 'string' }],
+          rows: page.map((p: any) => ({ cells: [p.metadata?.name, p.status?.phase ?? ''] })),
+        });
+      }
       send(200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '1', ...(next ? { continue: next } : {}) }, items: page.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) });
     };
     const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/proxy(\/.*)$/.exec(url.pathname);

@@ -4,12 +4,13 @@ import { checkMutableTag } from './mutable-tag.js';
 import { checkRunning } from './running.js';
 import { checkCacheStale, checkFailed, checkMirrorSkipped, checkMirrorStale } from './registry-truth.js';
 import { checkRegistryConfig } from './registry-config.js';
-import { checkPodIntentUnavailable, checkRuntimeUnavailable, checkRuntimeUnsupported } from './sources.js';
+import { checkPodIntentUnavailable, checkPodUnread, checkRuntimeUnavailable, checkRuntimeUnsupported } from './sources.js';
 
 export const CHECKS: readonly Check[] = [
   checkRuntimeUnavailable,
   checkRuntimeUnsupported,
   checkPodIntentUnavailable,
+  checkPodUnread,
   checkRunning,
   checkMirrorStale,
   checkMirrorSkipped,

@@ -58,6 +58,21 @@ export function checkPodIntentUnavailable(ctx: CheckContext): Finding[] {
   ];
 }
 
+/** Pods listed but not read (an object over tagdrift's answer cap): named, never silently dropped. */
+export function checkPodUnread(ctx: CheckContext): Finding[] {
+  const pods = ctx.snapshot.pods;
+  if (!pods.ok) return [];
+  return pods.value.filter((p) => p.unread !== undefined).map((p) => ({
+    code: 'pod-unread' as const,
+    severity: 'warning' as const,
+    message: `Pod ${p.name} on node ${ctx.snapshot.node || '(unknown)'} was listed but not read: ${p.unread}. Its containers are judged from runtime evidence only (the tag each asked for is not known); every other pod of the node was read.`,
+    image: undefined,
+    containers: [{ namespace: undefined, pod: p.name, container: '*' }],
+    evidence: { pod: p.name, reason: p.unread },
+    remediation: 'Look for what makes this pod object so large (annotations, often written by a tool, up to 256 KiB each; managed fields): kubectl get pods -A --field-selector metadata.name=' + p.name + ' -o json | wc -c',
+  }));
+}
+
 /** A runtime tagdrift does not know how to read the configuration of: said once, clearly. */
 export function checkRuntimeUnsupported(ctx: CheckContext): Finding[] {
   const rt = ctx.snapshot.runtime;

@@ -44,7 +44,7 @@ export async function runResolver(options: Options): Promise<number> {
     if (api instanceof SourceFailure) throw new OptionsError([`--caller-auth kubernetes needs the Kubernetes API to review callers' tokens: ${api.message} (or --caller-auth none)`]);
     const callers = new Set(options.resolverCallers);
     auth = createApiAuthorizer({
-      mode: 'kubernetes', api, namespace: '', podName: '', audiences: [[RESOLVER_AUDIENCE]],
+      mode: 'kubernetes', api, namespace: '', podName: '', audiences: [[RESOLVER_AUDIENCE]], allowLoopback: false,
       authorizeUser: (u) => (callers.has(u.username) ? { ok: true, who: u.username } : { ok: false, status: 403, reason: `${u.username} may not ask this resolver (--callers)` }),
     });
   }

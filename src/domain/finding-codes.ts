@@ -73,6 +73,11 @@ export const FINDING_CODES = {
     title: 'Pods could not be read from the Kubernetes API; the scan used runtime evidence only',
     anchor: 'pod-intent-unavailable',
   },
+  'pod-unread': {
+    severity: 'warning',
+    title: 'A pod of this node could not be read from the Kubernetes API; its containers were judged from runtime evidence only',
+    anchor: 'pod-unread',
+  },
   'mirror-resolves-tags': {
     severity: 'info',
     title: 'Tags for a registry are resolved by a mirror, which can answer an old digest',

@@ -64,6 +64,8 @@ export function createApiAuthorizer(opts: {
    * `get pods/proxy` on this pod; the shared resolver admits its configured callers instead.
    */
   authorizeUser?: (user: ReviewedUser) => AuthDecision;
+  /** Whether the pod's loopback (kubectl port-forward) needs no token; default yes. */
+  allowLoopback?: boolean;
   /** Audiences tried in order (undefined = the API server's own); default the agent's, then the API server's. */
   audiences?: readonly (readonly string[] | undefined)[];
 }): ApiAuthorizer {
@@ -108,7 +110,7 @@ export function createApiAuthorizer(opts: {
   return {
     async authorize(remoteAddress, headers) {
       if (opts.mode === 'none') return { ok: true, who: 'anyone (--api-auth none)' };
-      if (remoteAddress && LOOPBACK.has(remoteAddress)) return { ok: true, who: 'loopback' };
+      if (opts.allowLoopback !== false && remoteAddress && LOOPBACK.has(remoteAddress)) return { ok: true, who: 'loopback' };
       const token = bearerToken(headers);
       if (!token) return { ok: false, status: 401, reason: 'a bearer token is required (X-Tagdrift-Authorization or Authorization), or use kubectl port-forward' };
       const key = createHash('sha256').update(token).digest('hex');

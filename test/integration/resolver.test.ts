@@ -6,6 +6,8 @@
  * still asked by node A itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/domain/report.js';
 import { TestBed } from '../../testbed/bed.js';
@@ -20,6 +22,8 @@ let b: TestBed;
 let localMirror: RunningRegistry;
 let resolver: ChildProcess;
 let resolverUrl: string;
+let tokenFile: string;
+const AGENT_TOKEN = 'agent-projected-token-for-the-resolver';
 const agents: RunningAgent[] = [];
 
 const metric = (text: string, name: string, labels: string) =>
@@ -37,9 +41,18 @@ beforeAll(async () => {
   a.containerd.writeRoutes([{ host: a.upstream.host, serverUrl: a.upstream.url, mirrors: [{ url: localMirror.url, capabilities: ['pull', 'resolve'] }] }]);
   const port = await freePort();
   resolverUrl = `http://127.0.0.1:${port}`;
-  resolver = spawn(process.execPath, [CLI, 'resolver', '--listen', `127.0.0.1:${port}`, '--budget', '50', '--replicas', '1'], { stdio: 'ignore' });
+  // The resolver admits the agents' service account, proven by a token whose audience is the
+  // resolver (a projected token in the cluster; here a file the bed's fake API knows), reviewed
+  // through the bed's Kubernetes API (there is no API server on the test machines).
+  a.kube.tokens.set(AGENT_TOKEN, { username: 'system:serviceaccount:tagdrift:tagdrift', groups: ['system:serviceaccounts'], audiences: ['tagdrift-resolver'] });
+  tokenFile = join(a.dir, 'resolver-token');
+  writeFileSync(tokenFile, `${AGENT_TOKEN}\n`);
+  resolver = spawn(process.execPath, [
+    CLI, 'resolver', '--listen', `127.0.0.1:${port}`, '--budget', '50', '--replicas', '1',
+    '--kubeconfig', a.kubeconfig, '--allow-endpoints', a.upstream.url,
+  ], { stdio: 'ignore' });
   await waitFor('resolver ready', async () => (await fetch(`${resolverUrl}/readyz`)).status === 200, 15_000);
-  for (const bed of [a, b]) agents.push(await startAgent([...bed.scanArgs(), '--interval', '5m', '--resolver-url', resolverUrl], await freePort()));
+  for (const bed of [a, b]) agents.push(await startAgent([...bed.scanArgs(), '--interval', '5m', '--resolver-url', resolverUrl, '--resolver-token-file', tokenFile], await freePort()));
   for (const ag of agents) await waitFor('agent ready', async () => (await ag.get('/readyz')).status === 200, 30_000);
 }, 240_000);
 
@@ -53,6 +66,14 @@ afterAll(async () => {
 }, 120_000);
 
 describe('two nodes through the shared resolver', () => {
+  it('anyone without the agents\' resolver token is refused; the agents are answered', async () => {
+    const body = JSON.stringify({ endpoint: a.upstream.url, registry: a.upstream.host, repository: 'shop/web', tag: '1.0' });
+    const post = (headers: Record<string, string>) => fetch(`${resolverUrl}/v1/resolve`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: 'Bearer forged' })).status).toBe(401);
+    expect((await post({ authorization: `Bearer ${AGENT_TOKEN}` })).status).toBe(200);
+  });
+
   it('the upstream question reaches the registry once; both nodes report the same truth, from the resolver', async () => {
     const reports = await Promise.all(agents.map(async (ag) => JSON.parse((await ag.get('/v1/report')).body) as Report));
     const upstreamAnswers = reports.map((r) => r.registryTruth!.find((t) => t.role === 'upstream' && t.repository === 'shop/web')!);

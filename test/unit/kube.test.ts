@@ -75,6 +75,48 @@ describe('the Kubernetes pod source', () => {
     expect(api.requests.at(-1)).toBe('GET /api/v1/pods?fieldSelector=spec.nodeName%3Dn1&limit=100');
   });
 
+  it('a tenant\'s legal but large pods (45 × 200 KiB of annotations, a 9 MB first page) cost no pod\'s intent', async () => {
+    const big = 'x'.repeat(200 * 1024);
+    for (let i = 0; i < 45; i++) {
+      api.upsertPod({
+        metadata: { name: `bloat-${i}`, namespace: 'tenant', uid: `ubl${i}`, annotations: { 'tool.example/state': big } },
+        spec: { nodeName: 'n3', containers: [{ name: 'c', image: `tenant/app:${i}`, imagePullPolicy: 'IfNotPresent' }] },
+        status: { containerStatuses: [{ name: 'c', containerID: `containerd://bl${i}` }] },
+      });
+    }
+    api.upsertPod({
+      metadata: { name: 'victim', namespace: 'shop', uid: 'uv' },
+      spec: { nodeName: 'n3', containers: [{ name: 'web', image: 'registry.example/shop/web:1.0', imagePullPolicy: 'IfNotPresent' }] },
+      status: { containerStatuses: [{ name: 'web', containerID: 'containerd://victim' }] },
+    });
+    const s = (await createKubePodSource({ kubeconfig: join(dir, 'kubeconfig'), timeoutMs: 10_000 })) as PodSource;
+    const pods = await s.listNodePods('n3');
+    expect(pods).toHaveLength(46);
+    expect(pods.filter((p) => p.unread)).toEqual([]);
+    expect(pods.find((p) => p.name === 'victim')?.containers[0]).toMatchObject({ image: 'registry.example/shop/web:1.0', containerId: 'victim' });
+  });
+
+  it('a single pod over the cap is named and skipped; the pods after it are read', async () => {
+    api.upsertPod({
+      metadata: { name: 'aaa-huge', namespace: 'tenant', uid: 'uh', annotations: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'y'.repeat(256 * 1024)])) },
+      spec: { nodeName: 'n4', containers: [{ name: 'c', image: 'tenant/huge:1', imagePullPolicy: 'IfNotPresent' }] },
+      status: {},
+    });
+    api.upsertPod({
+      metadata: { name: 'zzz-after', namespace: 'shop', uid: 'uz' },
+      spec: { nodeName: 'n4', containers: [{ name: 'web', image: 'registry.example/shop/web:1.0', imagePullPolicy: 'IfNotPresent' }] },
+      status: { containerStatuses: [{ name: 'web', containerID: 'containerd://after' }] },
+    });
+    const s = (await createKubePodSource({ kubeconfig: join(dir, 'kubeconfig'), timeoutMs: 10_000 })) as PodSource;
+    const pods = await s.listNodePods('n4');
+    expect(pods.map((p) => [p.name, p.unread !== undefined])).toEqual([['aaa-huge', true], ['zzz-after', false]]);
+    const { analyze } = await import('../../src/report/analyze.js');
+    const { SnapshotBuilder } = await import('../fakes/snapshot-builder.js');
+    const snap = { ...new SnapshotBuilder().build(), pods: { ok: true as const, value: pods, durationMs: 1 } };
+    const f = analyze(snap).findings.find((x) => x.code === 'pod-unread');
+    expect(f).toMatchObject({ severity: 'warning', evidence: { pod: 'aaa-huge' } });
+  });
+
   it.each([
     [401, 'unauthorized'],
     [403, 'forbidden'],

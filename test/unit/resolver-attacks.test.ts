@@ -55,7 +55,7 @@ async function resolverWith(auth: boolean): Promise<FastifyInstance> {
     allowedEndpoints: [upstream.url, `http://localhost:${upstream.url.split(':').pop()}`, `http://[::ffff:127.0.0.1]:${internalPort}`, `http://${net.address}:${internalPort}`],
     ...(auth ? {
       auth: createApiAuthorizer({
-        mode: 'kubernetes', api, namespace: '', podName: '', audiences: [[RESOLVER_AUDIENCE]],
+        mode: 'kubernetes', api, namespace: '', podName: '', audiences: [[RESOLVER_AUDIENCE]], allowLoopback: false,
         authorizeUser: (u) => (callers.has(u.username) ? { ok: true, who: u.username } : { ok: false, status: 403, reason: `${u.username} may not ask` }),
       }),
     } : {}),

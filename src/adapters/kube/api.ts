@@ -14,7 +14,7 @@ import { getCapped, type CappedGetErrors, type SendBody } from '../http-get.js';
 
 export interface KubeApi {
   /** GET `path` (with query) and parse JSON; rejects with a classified SourceFailure naming `what`. */
-  getJson(path: string, query: Record<string, string>, opts: { timeoutMs: number; maxBytes: number; what: string }): Promise<unknown>;
+  getJson(path: string, query: Record<string, string>, opts: { timeoutMs: number; maxBytes: number; what: string; headers?: Record<string, string> }): Promise<unknown>;
   /** The raw answer (status and body) of a GET, for proxied requests whose status carries meaning. */
   get(path: string, opts: { timeoutMs: number; maxBytes: number; headers?: Record<string, string> }): Promise<{ status: number; body: Buffer }>;
   /** POST of a JSON object (TokenReview, SubjectAccessReview, TokenRequest): the parsed answer of a 2xx. */
@@ -127,7 +127,7 @@ function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<v
   const request = async (path: string, query: Record<string, string>, timeoutMs: number, maxBytes: number, headers: Record<string, string> = {}, post?: SendBody): Promise<{ status: number; body: Buffer }> => {
     const url = new URL(base + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    const requestOptions: https.RequestOptions = { method: post ? post.method : 'GET', headers: { ...headers, accept: 'application/json' } };
+    const requestOptions: https.RequestOptions = { method: post ? post.method : 'GET', headers: { accept: 'application/json', ...headers } };
     try {
       await authorize(requestOptions);
     } catch (e) {
@@ -147,7 +147,7 @@ function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<v
   return {
     server: base,
     async getJson(path, query, opts) {
-      const res = await request(path, query, opts.timeoutMs, opts.maxBytes);
+      const res = await request(path, query, opts.timeoutMs, opts.maxBytes, opts.headers ?? {});
       if (res.status !== 200) throw classifyKubeError({ code: res.status }, opts.what);
       try {
         return JSON.parse(res.body.toString('utf8'));
@@ -161,9 +161,16 @@ function apiOver(base: string, authorize: (o: https.RequestOptions) => Promise<v
   };
 }
 
+/** An answer over the byte cap: the caller may ask for less (a smaller page). */
+export class AnswerTooLarge extends SourceFailure<KubeErrorKind> {
+  constructor(readonly maxBytes: number) {
+    super('error', `answer larger than ${maxBytes} bytes`);
+  }
+}
+
 /** The API server's errors: a classified SourceFailure for every way a GET can fail. */
 const KUBE_GET_ERRORS: CappedGetErrors = {
-  tooLarge: (max) => new SourceFailure<KubeErrorKind>('error', `answer larger than ${max} bytes`),
+  tooLarge: (max) => new AnswerTooLarge(max),
   timeout: (kind, ms) =>
     new SourceFailure<KubeErrorKind>('timeout', kind === 'deadline' ? `no answer from the API server within ${ms} ms` : `API server connection idle for ${ms} ms`),
 };

@@ -6,7 +6,7 @@
  */
 import type { KubeErrorKind, PodRecord } from '../../domain/snapshot.js';
 import { SourceFailure, type PodSource } from '../../collect/ports.js';
-import { loadKubeApi, type KubeApi } from './api.js';
+import { AnswerTooLarge, loadKubeApi, type KubeApi } from './api.js';
 import { mapPod, type KPod } from './map.js';
 
 export { classifyKubeError } from './api.js';
@@ -42,17 +42,56 @@ export function kubePodSource(api: KubeApi, options: { readonly timeoutMs: numbe
       const deadline = Date.now() + options.timeoutMs;
       const pods: PodRecord[] = [];
       let cont: string | undefined;
+      // Pods are legal up to 1.5 MiB of object each (annotations up to 256 KiB): a page over the
+      // cap is asked again with fewer pods, down to one; a single pod over the cap is named (from
+      // the API's table form, which carries no annotations) and skipped, never the node's intent.
+      let limit = POD_PAGE_LIMIT;
       for (let page = 0; ; page++) {
-        if (page >= MAX_POD_PAGES) throw new SourceFailure<KubeErrorKind>('error', `more than ${MAX_POD_PAGES * POD_PAGE_LIMIT} pods listed for one node: stopped reading (tagdrift's own limit)`);
+        if (page >= MAX_POD_PAGES * 4) throw new SourceFailure<KubeErrorKind>('error', `more than ${MAX_POD_PAGES * 4} pages listed for one node: stopped reading (tagdrift's own limit)`);
+        if (pods.length >= MAX_POD_PAGES * POD_PAGE_LIMIT) throw new SourceFailure<KubeErrorKind>('error', `more than ${MAX_POD_PAGES * POD_PAGE_LIMIT} pods listed for one node: stopped reading (tagdrift's own limit)`);
         const left = deadline - Date.now();
         if (left <= 0) throw new SourceFailure<KubeErrorKind>('timeout', `list pods: no answer within ${options.timeoutMs} ms`);
-        const query: Record<string, string> = { fieldSelector: `spec.nodeName=${nodeName}`, limit: String(POD_PAGE_LIMIT), ...(cont ? { continue: cont } : {}) };
-        const body = (await api.getJson('/api/v1/pods', query, { timeoutMs: left, maxBytes: MAX_POD_PAGE_BYTES, what: 'list pods' })) as { items?: unknown; metadata?: { continue?: unknown } };
+        const query: Record<string, string> = { fieldSelector: `spec.nodeName=${nodeName}`, limit: String(limit), ...(cont ? { continue: cont } : {}) };
+        let body: { items?: unknown; metadata?: { continue?: unknown } };
+        try {
+          body = (await api.getJson('/api/v1/pods', query, { timeoutMs: left, maxBytes: MAX_POD_PAGE_BYTES, what: 'list pods' })) as typeof body;
+        } catch (e) {
+          if (!(e instanceof AnswerTooLarge)) throw e;
+          if (limit > 1) {
+            limit = Math.max(1, Math.floor(limit / 4));
+            continue;
+          }
+          const skipped = await unreadPod(api, query, deadline - Date.now());
+          pods.push(skipped.pod);
+          cont = skipped.next;
+          if (!cont) return pods;
+          continue;
+        }
         if (!Array.isArray(body.items)) throw new SourceFailure<KubeErrorKind>('error', 'API server answered without a pod list');
         for (const item of body.items as KPod[]) pods.push(mapPod(item));
         cont = typeof body.metadata?.continue === 'string' && body.metadata.continue !== '' ? body.metadata.continue : undefined;
         if (!cont) return pods;
+        limit = Math.min(POD_PAGE_LIMIT, limit * 2);
       }
     },
+  };
+}
+
+const TABLE_ACCEPT = 'application/json;as=Table;g=meta.k8s.io;v=v1';
+
+/** The one pod at this position, as the API's table form names it (name only: no annotations), and the next position. */
+async function unreadPod(api: KubeApi, query: Record<string, string>, timeoutMs: number): Promise<{ pod: PodRecord; next: string | undefined }> {
+  if (timeoutMs <= 0) throw new SourceFailure<KubeErrorKind>('timeout', 'list pods: no answer in time');
+  const table = (await api.getJson('/api/v1/pods', { ...query, limit: '1', includeObject: 'None' }, { timeoutMs, maxBytes: 256 * 1024, what: 'list pods', headers: { accept: TABLE_ACCEPT } })) as {
+    kind?: unknown; rows?: { cells?: unknown[] }[]; metadata?: { continue?: unknown };
+  };
+  const name = table.kind === 'Table' ? table.rows?.[0]?.cells?.[0] : undefined;
+  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(name)) {
+    throw new SourceFailure<KubeErrorKind>('error', `a pod's object is larger than ${MAX_POD_PAGE_BYTES} bytes and the API did not name it: stopped reading`);
+  }
+  const next = typeof table.metadata?.continue === 'string' && table.metadata.continue !== '' ? table.metadata.continue : undefined;
+  return {
+    pod: { namespace: '', name, uid: '', nodeName: undefined, owner: undefined, containers: [], unread: `its object is larger than ${MAX_POD_PAGE_BYTES} bytes (tagdrift's limit per answer)` },
+    next,
   };
 }
