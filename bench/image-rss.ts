@@ -165,6 +165,7 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
       try {
         await waitFor('agent ready', async () => (await fetch(`${url}/readyz`)).status === 200, 120_000);
         const pid = agentPid()!;
+        const label = `${images} images / ${containers} containers`;
         const samples: number[] = [];
         const started = Date.now();
         let reads = 0;
@@ -175,6 +176,54 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
           }
           samples.push(rssMiB(pid));
           await new Promise((r) => setTimeout(r, 1_000));
+        }
+        // BENCH_IMAGE_RSS_READERS=N: N readers at once asking /v1/report (half with gzip) for
+        // `seconds`, each asking again as soon as answered, while kubelet's probe port is asked
+        // every 500 ms: the RSS peak, the probes answered, the answers by status.
+        const readers = Number(process.env['BENCH_IMAGE_RSS_READERS'] ?? 0);
+        if (readers > 0) {
+          const { request } = await import('node:http');
+          const probeUrl = `http://127.0.0.1:${pod.containers[0]!.livenessPort}${pod.containers[0]!.livenessPath}`;
+          const statuses = new Map<string, number>();
+          const until = Date.now() + seconds * 1000;
+          let peak = 0;
+          let probesOk = 0;
+          let probes = 0;
+          const read = (gzip: boolean) => new Promise<void>((resolve) => {
+            const req = request(`${url}/v1/report`, { agent: false, headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
+              res.resume();
+              res.on('end', () => {
+                statuses.set(String(res.statusCode), (statuses.get(String(res.statusCode)) ?? 0) + 1);
+                resolve();
+              });
+            });
+            req.on('error', () => {
+              statuses.set('error', (statuses.get('error') ?? 0) + 1);
+              resolve();
+            });
+            req.end();
+          });
+          const reader = async (i: number) => {
+            while (Date.now() < until) await read(i % 2 === 0);
+          };
+          const sampler = (async () => {
+            while (Date.now() < until) {
+              peak = Math.max(peak, rssMiB(pid));
+              await new Promise((r) => setTimeout(r, 250));
+            }
+          })();
+          const prober = (async () => {
+            while (Date.now() < until) {
+              probes++;
+              const ok = await fetch(probeUrl, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status === 200, () => false);
+              if (ok) probesOk++;
+              await new Promise((r) => setTimeout(r, 500));
+            }
+          })();
+          await Promise.all([...Array.from({ length: readers }, (_, i) => reader(i)), sampler, prober]);
+          const alive = agentPid() === pid;
+          out[`${label}: ${readers} concurrent readers of /v1/report for ${seconds} s: peak RSS (MiB), probes answered, answers by status, agent alive`] =
+            `${peak.toFixed(1)}, ${probesOk}/${probes}, ${[...statuses].map(([k, v]) => `${k}: ${v}`).join(' ')}, ${alive ? 'yes' : 'NO'}`;
         }
         // Diagnosis: BENCH_IMAGE_RSS_HEAPSNAPSHOT=dir with node flags including
         // --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=/dev/shm copies a heap snapshot out.
@@ -188,7 +237,6 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
           copyFileSync(join(shm, f), join(snapshotDir, `${images}.heapsnapshot`));
         }
         const smaps = Object.fromEntries(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n').map((l) => /^(\w+):\s+(\d+) kB/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, Number(m[2]) / 1024]));
-        const label = `${images} images / ${containers} containers`;
         const metricsText = await (await fetch(`${url}/metrics`)).text();
         const metric = (re: RegExp): string => (Number(re.exec(metricsText)?.[1] ?? NaN) / 2 ** 20).toFixed(1);
         out[`${label}: at the end, V8 heap total / used, external, large objects (MiB, the agent's /metrics)`] =

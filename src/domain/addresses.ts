@@ -1,7 +1,13 @@
 /** Loopback, link-local or unspecified: an address only the node itself means (`host` or `host:port`). */
 export function nodeLocalHost(host: string): boolean {
   const h = host.replace(/^\[([^\]]+)\](:\d+)?$/, '$1').replace(/^([^:]+):\d+$/, '$1').toLowerCase();
-  return h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '::1' || /^169\.254\./.test(h) || /^fe80:/.test(h) || h === '0.0.0.0' || h === '::';
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  // An address literal is judged by what it is (::ffff:127.0.0.1 is loopback too), not how it is spelled.
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(h) || h.includes(':')) {
+    const why = forbiddenAddress(h);
+    return why !== undefined && why !== 'not an IP address';
+  }
+  return false;
 }
 
 /** An IPv6 address as eight 16-bit groups, or undefined when `s` is not one. */

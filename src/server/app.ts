@@ -73,6 +73,8 @@ export interface AppOptions {
   readonly version: string;
   /** Who may read `/v1/*` (api-auth.ts); absent = anyone (tests, benchmarks). */
   readonly auth?: ApiAuthorizer;
+  /** Large uncompressed answers streamed at once (default MAX_LARGE_STREAMS). */
+  readonly maxLargeStreams?: number;
 }
 
 /** Connections the API server keeps at once, and how long one request may take to arrive. */
@@ -80,6 +82,8 @@ export const MAX_CONNECTIONS = 256;
 export const REQUEST_TIMEOUT_MS = 10_000;
 /** Connections one non-loopback peer may hold at once. */
 export const MAX_CONNECTIONS_PER_PEER = 32;
+/** Large uncompressed answers streamed at once. */
+export const MAX_LARGE_STREAMS = 16;
 const LOOPBACK_PEERS = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /** Routes anyone may read: probes, Prometheus and the API's own description (counts and schemas, no inventory). */
@@ -178,12 +182,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
    * a large one is never one string (json-pieces.ts): it is gzipped piece by piece and
    * only the gzip is kept, or streamed as it is written.
    */
+  // Concurrent readers of a large answer share one preparation: the first gzips it, the others
+  // wait for the same buffer. Uncompressed large answers are streamed, at most
+  // MAX_LARGE_STREAMS at once (503 with Retry-After beyond), so readers cannot multiply memory.
+  const gzipping = new Map<string, { report: Report; body: Promise<Buffer> }>();
+  let largeStreams = 0;
+  const maxLargeStreams = opts.maxLargeStreams ?? MAX_LARGE_STREAMS;
   const sendJson = async (req: FastifyRequest, reply: FastifyReply, key: string, r: Report, build: () => unknown): Promise<FastifyReply> => {
     forReport(r);
     reply.type(JSON_TYPE).header('vary', 'accept-encoding');
     const gzip = acceptsGzip(req);
     const gz = gzip ? compressed.get(key) : undefined;
     if (gz) return reply.header('content-encoding', 'gzip').send(gz);
+    const preparing = gzip ? gzipping.get(key) : undefined;
+    if (preparing && preparing.report === r) return reply.header('content-encoding', 'gzip').send(await preparing.body);
     const cachedText = responses.get(key);
     const pieces = cachedText === undefined ? jsonPieces(build(), LARGE_TEXT_CHARS) : [cachedText][Symbol.iterator]();
     const first = pieces.next();
@@ -201,11 +213,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       yield second.value;
       yield* pieces;
     })();
-    if (!gzip) return reply.send(Readable.from(all));
-    const body = await gzipPieces(all);
-    // A new report may have arrived meanwhile: the answer goes out, but is kept only for its own report.
-    if (responsesFor === r) keep(compressed, key, body);
-    return reply.header('content-encoding', 'gzip').send(body);
+    if (!gzip) {
+      if (largeStreams >= maxLargeStreams) {
+        return reply.code(503).header('retry-after', '1').send({ error: `more than ${maxLargeStreams} large answers are being written: retry shortly (or ask with Accept-Encoding: gzip)` });
+      }
+      largeStreams += 1;
+      reply.raw.once('close', () => (largeStreams -= 1));
+      // One piece read ahead at a time: a slow reader holds one piece, not the whole answer.
+      return reply.send(Readable.from(all, { highWaterMark: 1 }));
+    }
+    const body = gzipPieces(all);
+    const entry = { report: r, body };
+    gzipping.set(key, entry);
+    try {
+      const done = await body;
+      // A new report may have arrived meanwhile: the answer goes out, but is kept only for its own report.
+      if (responsesFor === r) keep(compressed, key, done);
+      return reply.header('content-encoding', 'gzip').send(done);
+    } finally {
+      if (gzipping.get(key) === entry) gzipping.delete(key);
+    }
   };
   let metricsText: { body: string; at: number; report: Report | undefined } | undefined;
   const withReport = (reply: { code: (n: number) => { send: (b: unknown) => unknown } }): Report | undefined => {

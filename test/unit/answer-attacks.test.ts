@@ -120,6 +120,13 @@ describe('credentials go only where containerd would send them', () => {
     expect(shareable(endpoint('https://mirror.example'), { nodeAddresses: [], credentialHosts: creds }, 'docker.io')).toBe(false);
     expect(shareable(endpoint('https://ghcr.io'), { nodeAddresses: [], credentialHosts: creds }, 'ghcr.io')).toBe(true);
   });
+
+  it('a node-local mirror stays on the node however its address is written', () => {
+    const none = { nodeAddresses: [], credentialHosts: new Set<string>() };
+    for (const url of ['http://[::ffff:127.0.0.1]:30020', 'http://[::ffff:7f00:1]:30020', 'http://127.1:30020', 'http://2130706433:30020', 'http://0x7f.1:30020', 'http://[::]:5000', 'http://[fe80::1]:5000', 'http://localhost:30020']) {
+      expect(shareable(endpoint(new URL(url).href.replace(/\/$/, '')), none), url).toBe(false);
+    }
+  });
 });
 
 describe('the direct client keeps only a valid media type', () => {

@@ -11,6 +11,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inClusterApi, type KubeApi } from '../../src/adapters/kube/api.js';
@@ -175,3 +176,35 @@ function raw2(path: string, token: string): Promise<number> {
     req.on('error', () => resolve(0));
   });
 }
+
+describe('large answers under many readers stay bounded', () => {
+  it('beyond the bound of streamed answers: 503 with Retry-After; gzip readers are all answered, with the same bytes', async () => {
+    const big = new SnapshotBuilder();
+    for (let i = 0; i < 3000; i++) big.image(`img-${i}`, [`registry.example/team/service-${i}:1.${i}`, `registry.example/team/service-${i}:latest`]);
+    const bigReport = analyze(big.build());
+    const a = await buildApp({ agent: { ...agent, report: bigReport }, metrics: new Metrics({ version: 't' }, { processMetrics: false }), version: 't', maxLargeStreams: 0 });
+    await a.listen({ host: '127.0.0.1', port: 0 });
+    const p = (a.server.address() as AddressInfo).port;
+    try {
+      const r = await new Promise<{ status: number; retry: string | undefined }>((resolve) => {
+        http.get({ host: '127.0.0.1', port: p, path: '/v1/report', agent: false }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, retry: res.headers['retry-after'] as string | undefined });
+        });
+      });
+      expect(r).toEqual({ status: 503, retry: '1' });
+      const bodies = await Promise.all(Array.from({ length: 100 }, () => new Promise<{ status: number; body: Buffer }>((resolve) => {
+        http.get({ host: '127.0.0.1', port: p, path: '/v1/report', agent: false, headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        });
+      })));
+      expect(bodies.every((b) => b.status === 200)).toBe(true);
+      expect(new Set(bodies.map((b) => b.body.toString('base64'))).size).toBe(1);
+      expect(JSON.parse(gunzipSync(bodies[0]!.body).toString('utf8')).images).toHaveLength(3000);
+    } finally {
+      await a.close();
+    }
+  }, 60_000);
+});
