@@ -109,7 +109,7 @@ export function registryConfigFindings(read: RegistryConfigRead, plans: readonly
       image: undefined,
       containers: [],
       evidence: { lookedFor: read.layout.lookedFor ?? [], hostRoot: snap.hostRoot },
-      remediation: "Mount your distribution's configuration directory into the agent (deploy/overlays/<distribution>), or pass --containerd-config with its path.",
+      remediation: "Mount your distribution's configuration directory into the agent (components: [deploy/components/<distribution>] in your overlay: k3s, rke2, microk8s, k0s, talos, cri-o), or pass --containerd-config with its path.",
     });
   }
   const limited = [...(view.notRead ?? []), ...snap.hostsFiles.flatMap((h) => (h.notRead ? [h.notRead] : []))];

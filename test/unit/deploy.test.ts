@@ -4,6 +4,7 @@
  * Standards for the namespace's admission level, NetworkPolicy semantics for what the
  * agent can reach, and the reliability bar for a node agent.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { admits, strictestLevel, violations, type Level } from '../helpers/pod-security.js';
@@ -173,5 +174,47 @@ describe('the Pod Security evaluator follows the documented controls', () => {
     expect(admits('baseline', 'privileged')).toBe(false);
     expect(admits('restricted', 'baseline')).toBe(false);
     expect(admits('baseline', 'restricted')).toBe(true);
+  });
+});
+
+describe("the README's overlay, with every component", () => {
+  // The overlay exactly as the README writes it (between its install-agent markers), the
+  // registry placeholder filled in, rendered with each component as a user would add it.
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = readme.slice(readme.indexOf('<!-- install-agent -->'), readme.indexOf('<!-- /install-agent -->'));
+  const body = /cat > overlay\/kustomization\.yaml <<'YAML'\n([\s\S]*?)\nYAML/.exec(block)![1]!.replaceAll('<your-registry>', 'registry.example.com/team').replace('resources: [../deploy]', 'resources: [../../deploy]');
+  const components = readdirSync(join(ROOT, 'deploy', 'components'));
+  const images = (objs: Obj[]) => objs
+    .filter((o) => ['DaemonSet', 'Deployment', 'StatefulSet', 'Job', 'CronJob'].includes(o.kind))
+    .flatMap((o) => [...(o['spec'].template?.spec.containers ?? []), ...(o['spec'].template?.spec.initContainers ?? [])].map((c: { image: string }) => `${o.kind}/${o.metadata.name}: ${c.image}`));
+
+  it.each(components)('with %s: every workload runs the image the overlay names', (component) => {
+    const rendered = overlay(`${body}\ncomponents: [../../deploy/components/${component}]\n`);
+    const all = images(rendered);
+    expect(all.length).toBeGreaterThan(0);
+    for (const line of all) expect(line).toMatch(/: registry\.example\.com\/team\/tagdrift:0\.1\.0$/);
+  });
+
+  it('every workload runs on Linux nodes only', () => {
+    const rendered = overlay(`${body}\ncomponents: [../../deploy/components/resolver]\n`);
+    for (const o of rendered.filter((x) => ['DaemonSet', 'Deployment'].includes(x.kind))) {
+      expect(o['spec'].template.spec.nodeSelector, o.metadata.name).toMatchObject({ 'kubernetes.io/os': 'linux' });
+    }
+  });
+});
+
+describe('scheduling and admission', () => {
+  it('the PriorityClass orders the agent ahead of ordinary pods but never preempts one (preemptionPolicy: Never)', () => {
+    const pc = find('PriorityClass')[0]!;
+    expect(pc['preemptionPolicy']).toBe('Never');
+    expect(pc['value']).toBeLessThan(1_000_000_000); // below system-cluster-critical
+  });
+
+  it('the namespace sets warn and audit explicitly, so a cluster-wide default does not warn on every apply; the pod needs privileged only for hostPath', () => {
+    const ns = find('Namespace')[0]!;
+    expect(ns.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/warn': 'privileged', 'pod-security.kubernetes.io/audit': 'privileged' });
+    const v = violations(pod).baseline;
+    expect(v.length).toBeGreaterThan(0);
+    for (const x of v) expect(x).toMatch(/hostPath/i);
   });
 });
