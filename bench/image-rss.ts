@@ -177,7 +177,7 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
           samples.push(rssMiB(pid));
           await new Promise((r) => setTimeout(r, 1_000));
         }
-        // BENCH_IMAGE_RSS_READERS=N: N readers at once asking /v1/report (half with gzip) for
+        // BENCH_IMAGE_RSS_READERS=N: N readers at once asking /v1/report (a share with gzip) for
         // `seconds`, each asking again as soon as answered, while kubelet's probe port is asked
         // every 500 ms: the RSS peak, the probes answered, the answers by status.
         const readers = Number(process.env['BENCH_IMAGE_RSS_READERS'] ?? 0);
@@ -203,8 +203,10 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
             });
             req.end();
           });
+          // BENCH_IMAGE_RSS_READERS_GZIP: the share of readers asking with gzip (default a half).
+          const gzipShare = Number(process.env['BENCH_IMAGE_RSS_READERS_GZIP'] ?? 0.5);
           const reader = async (i: number) => {
-            while (Date.now() < until) await read(i % 2 === 0);
+            while (Date.now() < until) await read(i < readers * gzipShare);
           };
           const sampler = (async () => {
             while (Date.now() < until) {
@@ -222,7 +224,7 @@ export async function benchImageRss(seconds = Number(process.env['BENCH_IMAGE_RS
           })();
           await Promise.all([...Array.from({ length: readers }, (_, i) => reader(i)), sampler, prober]);
           const alive = agentPid() === pid;
-          out[`${label}: ${readers} concurrent readers of /v1/report for ${seconds} s: peak RSS (MiB), probes answered, answers by status, agent alive`] =
+          out[`${label}: ${readers} concurrent readers of /v1/report (${Math.round(gzipShare * 100)} % gzip) for ${seconds} s: peak RSS (MiB), probes answered, answers by status, agent alive`] =
             `${peak.toFixed(1)}, ${probesOk}/${probes}, ${[...statuses].map(([k, v]) => `${k}: ${v}`).join(' ')}, ${alive ? 'yes' : 'NO'}`;
         }
         // Diagnosis: BENCH_IMAGE_RSS_HEAPSNAPSHOT=dir with node flags including

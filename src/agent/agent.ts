@@ -202,7 +202,11 @@ export class Agent {
         this.s.failures += 1;
         this.s.lastError = report.sources.runtime.error?.kind ?? 'runtime';
       }
-      this.log.info('scan finished', { durationMs, ok, findings: report.findings.length, ...report.summary });
+      // A scan that could not see is said at warning (the default level), with the reason.
+      const failedSources = Object.entries(report.sources).filter(([, st]) => st && !st.ok).map(([name, st]) => `${name}: ${st!.error?.kind ?? 'failed'} (${(st!.error?.message ?? '').slice(0, 200)})`);
+      if (!ok) this.log.warn('scan failed: the runtime could not be read', { durationMs, sources: failedSources });
+      else if (failedSources.length > 0) this.log.warn('scan incomplete: a source could not be read', { durationMs, sources: failedSources, findings: report.findings.length });
+      else this.log.info('scan finished', { durationMs, ok, findings: report.findings.length, ...report.summary });
       for (const l of this.listeners) l(report, durationMs, ok);
       return report;
     } catch (e) {

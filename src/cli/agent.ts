@@ -61,6 +61,9 @@ export async function runAgent(options: Options): Promise<number> {
       log.warn('agent stopping', { signal });
       resolve();
     };
+    // SIGHUP (a terminal closing, an operator expecting a reload) must not end the agent:
+    // everything it reads is read again at each scan, so there is nothing to reload.
+    process.on('SIGHUP', () => log.warn('SIGHUP received: nothing to reload (files, certificates and credentials are read again at each scan); still running'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadKubeApi } from '../adapters/kube/api.js';
 import { globToRegExp, isMutableTag } from '../checks/mutable-tag.js';
-import { discoverAgents, endpointTargets, fetchAll, readerToken, type AgentTarget } from '../cluster/collect.js';
+import { discoverAgents, endpointBase, endpointTargets, fetchAll, readerToken, type AgentTarget } from '../cluster/collect.js';
 import { mergeReports, onlyNamespace } from '../cluster/merge.js';
 import { SourceFailure } from '../collect/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
@@ -36,6 +36,11 @@ export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStr
   let targets: AgentTarget[];
   let missing: NodeResult[] = [];
   if (options.endpoints && options.endpoints.length > 0) {
+    const bad = options.endpoints.map(endpointBase).find((b): b is Error => b instanceof Error);
+    if (bad) {
+      io.stderr.write(`tagdrift cluster: ${bad.message}\n`);
+      return CLUSTER_EXIT.usage;
+    }
     targets = endpointTargets(options.endpoints);
   } else {
     const api = await loadKubeApi(defaultKubeconfig(options.kubeconfig), { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser });

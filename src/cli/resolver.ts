@@ -55,6 +55,7 @@ export async function runResolver(options: Options): Promise<number> {
   await app.listen({ host: listen.host, port: listen.port });
   log.warn('resolver started', { listen: `${listen.host}:${listen.port}`, budgetPerSecond: options.resolverBudget, replicas: options.resolverReplicas });
   await new Promise<void>((resolve) => {
+    process.on('SIGHUP', () => log.warn('SIGHUP received: nothing to reload; still running'));
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });

@@ -78,9 +78,28 @@ export async function discoverAgents(
 }
 
 /** Agents reached directly (or through kubectl port-forward): `http://host:port` each. */
+/**
+ * `--endpoints` values as agents' base URLs: `http(s)://host:port`, or `host:port` (plain HTTP, as
+ * `kubectl port-forward` serves it). Anything else is a usage error naming the value.
+ */
+export function endpointBase(raw: string): string | Error {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  let u: URL;
+  try {
+    u = new URL(withScheme);
+  } catch {
+    return new Error(`--endpoints: ${JSON.stringify(raw)} is not an agent address like http://127.0.0.1:9420 or 127.0.0.1:9420`);
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || !u.hostname || u.username || u.password || u.search || u.hash) {
+    return new Error(`--endpoints: ${JSON.stringify(raw)} is not an agent address like http://127.0.0.1:9420 or 127.0.0.1:9420`);
+  }
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+}
+
 export function endpointTargets(urls: readonly string[]): AgentTarget[] {
   return urls.map((raw) => {
-    const base = raw.replace(/\/+$/, '');
+    const base = endpointBase(raw);
+    if (base instanceof Error) throw base;
     const url = new URL(`${base}/v1/report`);
     return { node: undefined, source: base, fetch: (timeoutMs: number) => directGet(url, timeoutMs) };
   });

@@ -159,6 +159,50 @@ describe('usage errors', () => {
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining('--listen "nonsense" is not host:port')]);
   });
 
+  it('cluster --endpoints host:port is used as http://host:port; a malformed value is one line, exit 2', async () => {
+    const { FakeCri } = await import('../fakes/fake-cri.js');
+    const { startAgent } = await import('../helpers/cli.js');
+    const { freePort } = await import('../../testbed/proc.js');
+    const cri = await new FakeCri().start();
+    const port = await freePort();
+    const agent = await startAgent(['--runtime-endpoint', cri.endpoint, '--node-name', 'n1', '--registry-checks', 'off', '--api-auth', 'none'], port);
+    try {
+      const { waitFor } = await import('../../testbed/proc.js');
+      await waitFor('agent ready', async () => (await agent.get('/readyz')).status === 200, 15_000);
+      const ok = await runCli(['cluster', '--endpoints', `127.0.0.1:${port}`, '-o', 'json'], {}, 20_000);
+      expect(ok.stderr).not.toMatch(/TypeError|at .*\.js:/);
+      expect((JSON.parse(ok.stdout) as { nodes: { node: string; status: string }[] }).nodes).toMatchObject([{ node: 'n1', status: 'ok' }]);
+      for (const bad of ['http://[oops', 'ftp://x:1', 'http://u:p@h:1']) {
+        const r = await runCli(['cluster', '--endpoints', bad], {}, 10_000);
+        expect(r.code, bad).toBe(2);
+        expect(r.stderr.trim().split('\n'), bad).toEqual([expect.stringContaining('--endpoints:')]);
+      }
+    } finally {
+      await agent.stop();
+      await cri.stop();
+    }
+  });
+
+  it('SIGHUP does not end the agent (said at warning); a scan that cannot read the runtime is logged at warning with the reason', async () => {
+    const { startAgent } = await import('../helpers/cli.js');
+    const { freePort } = await import('../../testbed/proc.js');
+    const agent = await startAgent(['--runtime-endpoint', 'unix:///nonexistent/containerd.sock', '--node-name', 'n1', '--registry-checks', 'off', '--interval', '1s'], await freePort());
+    try {
+      await new Promise((r) => setTimeout(r, 1_500));
+      process.kill(agent.pid, 'SIGHUP');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(agent.exited()).toBe(false);
+      expect((await agent.get('/healthz')).status).toBe(200);
+      const lines = agent.output().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; msg: string; sources?: string[] });
+      expect(lines.find((l) => l.msg.startsWith('SIGHUP'))?.level).toBe('warn');
+      const failed = lines.find((l) => l.msg.startsWith('scan failed'));
+      expect(failed?.level).toBe('warn');
+      expect(failed?.sources?.join(' ')).toMatch(/runtime: socket-missing/);
+    } finally {
+      expect(await agent.stop()).toBe(0);
+    }
+  });
+
   it('--version for tagdrift and kubectl tagdrift', async () => {
     const r = await runCli(['--version']);
     expect(r.stdout).toMatch(/^tagdrift \d+\.\d+\.\d+ \(node v\d+/);
