@@ -4,13 +4,14 @@ import { checkMutableTag } from './mutable-tag.js';
 import { checkRunning } from './running.js';
 import { checkCacheStale, checkFailed, checkMirrorSkipped, checkMirrorStale } from './registry-truth.js';
 import { checkRegistryConfig } from './registry-config.js';
-import { checkPodIntentUnavailable, checkPodUnread, checkRuntimeUnavailable, checkRuntimeUnsupported } from './sources.js';
+import { checkNodeNameMismatch, checkPodIntentUnavailable, checkPodUnread, checkRuntimeUnavailable, checkRuntimeUnsupported } from './sources.js';
 
 export const CHECKS: readonly Check[] = [
   checkRuntimeUnavailable,
   checkRuntimeUnsupported,
   checkPodIntentUnavailable,
   checkPodUnread,
+  checkNodeNameMismatch,
   checkRunning,
   checkMirrorStale,
   checkMirrorSkipped,

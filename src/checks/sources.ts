@@ -58,6 +58,28 @@ export function checkPodIntentUnavailable(ctx: CheckContext): Finding[] {
   ];
 }
 
+/** A node name that matches no pod while the runtime runs pods: a blind scan, said as such. */
+export function checkNodeNameMismatch(ctx: CheckContext): Finding[] {
+  const elsewhere = ctx.snapshot.podsElsewhere;
+  if (!elsewhere || elsewhere.length === 0) return [];
+  const nodes = [...new Set(elsewhere.map((p) => p.node).filter((n): n is string => n !== undefined))];
+  const node = ctx.snapshot.node || '(unknown)';
+  return [{
+    code: 'node-name-mismatch',
+    severity: 'critical',
+    message:
+      `The Kubernetes API lists no pod on node "${node}", but this node's runtime runs pods (${elsewhere.map((p) => `${p.namespace}/${p.name}`).join(', ')}), ` +
+      (nodes.length > 0 ? `which the API places on ${nodes.map((n) => `"${n}"`).join(', ')}` : 'which the API does not place anywhere it could read') +
+      ': the node name is wrong, so what each pod asked for was not checked and this report is not clean.',
+    image: undefined,
+    containers: elsewhere.map((p) => ({ namespace: p.namespace, pod: p.name, container: '*' })),
+    evidence: { nodeName: node, pods: elsewhere, ...(nodes.length > 0 ? { apiNodes: nodes } : {}) },
+    remediation: nodes.length === 1
+      ? `Use the Kubernetes node name: --node-name ${nodes[0]} (in a pod, NODE_NAME from the downward API's spec.nodeName, as deploy/ sets it).`
+      : 'Use the Kubernetes node name (kubectl get nodes -o wide): --node-name, or NODE_NAME from the downward API\'s spec.nodeName.',
+  }];
+}
+
 /** Pods listed but not read (an object over tagdrift's answer cap): named, never silently dropped. */
 export function checkPodUnread(ctx: CheckContext): Finding[] {
   const pods = ctx.snapshot.pods;

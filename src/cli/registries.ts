@@ -10,8 +10,10 @@ import type { Options } from '../config/options.js';
 import type { RuntimeInfo } from '../domain/snapshot.js';
 import { renderRegistries } from '../render/registries.js';
 import { terminalSafe } from '../render/safe.js';
+import { checkExplicitPaths } from './explicit-paths.js';
 
 export async function runRegistries(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
+  checkExplicitPaths(options, ['containerdConfig']);
   let runtime: RuntimeInfo | undefined;
   if (!options.runtimeVersion) {
     const client = createCriClient({ endpoint: options.runtimeEndpoint, timeoutMs: Math.min(options.runtimeTimeoutMs, 2000) });

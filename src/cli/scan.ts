@@ -7,6 +7,7 @@ import { createLogger } from '../log.js';
 import { renderTable } from '../render/table.js';
 import { createSources } from './sources.js';
 import { terminalSafe } from '../render/safe.js';
+import { checkExplicitPaths } from './explicit-paths.js';
 
 /** Exit codes: documented in the README. */
 import { EXIT } from './exit.js';
@@ -16,6 +17,7 @@ export { EXIT };
 
 export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
   const log = createLogger(options.logLevel);
+  checkExplicitPaths(options, ['kubeconfig', 'containerdConfig']);
   const sources = await createSources(options, log);
   try {
     const { report } = await scanNode(sources.deps(), sources.collectOptions(), { mutableTagPatterns: options.mutableTags });
@@ -33,5 +35,8 @@ export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream
 
 export function exitCode(report: Report, failOn: Options['failOn']): number {
   if (!report.sources.runtime.ok || !report.sources.images.ok || !report.sources.containers.ok) return EXIT.scanFailed;
+  // The API was configured but could not say what the pods asked for: not a clean scan.
+  const pods = report.sources.pods;
+  if ((!pods.ok && pods.error?.kind !== 'not-configured') || report.findings.some((f) => f.code === 'node-name-mismatch')) return EXIT.scanFailed;
   return reachesSeverity(report.findings, failOn) ? EXIT.findings : EXIT.ok;
 }

@@ -100,6 +100,21 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     rt instanceof SourceFailure ? failed(rt) : outcome(() => rt.listContainers()),
     pods instanceof SourceFailure ? failed(pods) : outcome(() => pods.listNodePods(options.nodeName)),
   ]);
+  // No pod listed for this node name, while the runtime runs Kubernetes pods: ask the API where
+  // a few of them are scheduled, so the report can name the node name that would have matched.
+  let podsElsewhere: NodeSnapshot['podsElsewhere'];
+  if (podList.ok && podList.value.length === 0 && containers.ok && !(pods instanceof SourceFailure)) {
+    const seen = new Set<string>();
+    const sample = containers.value
+      .filter((c) => c.podNamespace && c.podName)
+      .filter((c) => !seen.has(`${c.podNamespace}/${c.podName}`) && seen.add(`${c.podNamespace}/${c.podName}`))
+      .slice(0, 3);
+    if (sample.length > 0) {
+      podsElsewhere = await Promise.all(sample.map(async (c) => ({
+        namespace: c.podNamespace!, name: c.podName!, node: pods.nodeOf ? await pods.nodeOf(c.podNamespace!, c.podName!).catch(() => undefined) : undefined,
+      })));
+    }
+  }
   const files = deps.hostFiles;
   // The runtime decides whose configuration says how tags resolve: CRI-O's registries.conf,
   // or containerd's (also when the runtime did not answer: nothing else is known then).
@@ -127,6 +142,7 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     images,
     containers,
     pods: podList,
+    ...(podsElsewhere ? { podsElsewhere } : {}),
     ...(registryConfig ? { registryConfig } : {}),
     ...(crioRegistries ? { crioRegistries } : {}),
     imageMeta: {},

@@ -50,6 +50,8 @@ export interface RuntimeClient {
 /** Pods scheduled to one node, as the Kubernetes API describes them. Rejects with a KubeFailure. */
 export interface PodSource {
   listNodePods(nodeName: string): Promise<PodRecord[]>;
+  /** The node one pod is scheduled on, as the API says (to explain a node name that matches no pod). */
+  nodeOf?(namespace: string, name: string): Promise<string | undefined>;
 }
 
 /**

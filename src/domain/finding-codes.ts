@@ -73,6 +73,11 @@ export const FINDING_CODES = {
     title: 'Pods could not be read from the Kubernetes API; the scan used runtime evidence only',
     anchor: 'pod-intent-unavailable',
   },
+  'node-name-mismatch': {
+    severity: 'critical',
+    title: 'The Kubernetes API lists no pod for this node name while the runtime runs pods: nothing the pods asked for was checked',
+    anchor: 'node-name-mismatch',
+  },
   'pod-unread': {
     severity: 'warning',
     title: 'A pod of this node could not be read from the Kubernetes API; its containers were judged from runtime evidence only',

@@ -139,6 +139,11 @@ export interface NodeSnapshot {
   readonly images: Outcome<readonly ImageRecord[], RuntimeErrorKind>;
   readonly containers: Outcome<readonly ContainerRecord[], RuntimeErrorKind>;
   readonly pods: Outcome<readonly PodRecord[], KubeErrorKind>;
+  /**
+   * Set when the API listed no pod for this node name while the runtime runs Kubernetes pods:
+   * where the API says some of those pods are scheduled (the node name the scan should use).
+   */
+  readonly podsElsewhere?: readonly { readonly namespace: string; readonly name: string; readonly node: string | undefined }[];
   /** config.toml + hosts.toml; absent when not collected. */
   readonly registryConfig?: Outcome<RegistryConfigRead>;
   /** CRI-O nodes: registries.conf and its drop-ins, read instead of containerd's configuration. */

@@ -1,5 +1,5 @@
 /** The built CLI against the fake CRI server and the fake Kubernetes API: exit codes and the JSON contract. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,35 @@ describe('tagdrift scan (fake runtime)', () => {
     const res = await runCli(['scan', '--runtime-endpoint', `unix://${dir}/nope.sock`, '-o', 'json']);
     expect(res.code).toBe(3);
     expect((JSON.parse(res.stdout) as Report).findings[0]?.code).toBe('runtime-unavailable');
+  });
+
+  it('a node name that matches no pod (the host name, not the Kubernetes node name): critical node-name-mismatch naming the right node, exit 3, also with --fail-on warning', async () => {
+    const wrong = ['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', join(dir, 'kubeconfig'), '--node-name', 'my-laptop', '--registry-checks', 'off'];
+    const res = await runCli([...wrong, '-o', 'json', '--fail-on', 'warning']);
+    expect(res.code).toBe(3);
+    const f = (JSON.parse(res.stdout) as Report).findings.find((x) => x.code === 'node-name-mismatch');
+    expect(f).toMatchObject({ severity: 'critical', evidence: { nodeName: 'my-laptop', apiNodes: ['n1'] } });
+    expect(f!.remediation).toContain('--node-name n1');
+    const table = await runCli([...wrong, '-o', 'table']);
+    expect(table.stdout).not.toContain('No findings');
+    expect(table.stdout).toContain('CRITICAL node-name-mismatch');
+  });
+
+  it('an explicit --kubeconfig or --containerd-config that does not exist is a usage error: one line, exit 2', async () => {
+    const a = await runCli(['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', '/nope/config', '--node-name', 'n1', '--registry-checks', 'off']);
+    expect(a.code).toBe(2);
+    expect(a.stderr.trim().split('\n')).toEqual([expect.stringContaining('--kubeconfig /nope/config: no such file')]);
+    const b = await runCli(['registries', '--containerd-config', '/nope.toml', '--runtime-version', '1.7.20']);
+    expect(b.code).toBe(2);
+    expect(b.stderr.trim().split('\n')).toEqual([expect.stringContaining('--containerd-config /nope.toml: no such file')]);
+  });
+
+  it('an API that is configured but cannot be asked is not a clean scan: exit 3', async () => {
+    const cfg = join(dir, 'dead-kubeconfig');
+    writeFileSync(cfg, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\nusers: [{name: u, user: {token: t}}]\n');
+    const res = await runCli(['scan', '--runtime-endpoint', cri.endpoint, '--kubeconfig', cfg, '--node-name', 'n1', '--registry-checks', 'off', '-o', 'json']);
+    expect(res.code).toBe(3);
+    expect((JSON.parse(res.stdout) as Report).findings.some((x) => x.code === 'pod-intent-unavailable')).toBe(true);
   });
 
   it('help lists every scan option with its env var', async () => {

@@ -74,6 +74,13 @@ export function kubePodSource(api: KubeApi, options: { readonly timeoutMs: numbe
         limit = Math.min(POD_PAGE_LIMIT, limit * 2);
       }
     },
+    async nodeOf(namespace: string, name: string): Promise<string | undefined> {
+      const dns = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+      if (!dns.test(namespace) || !dns.test(name)) return undefined;
+      const pod = (await api.getJson(`/api/v1/namespaces/${namespace}/pods/${name}`, {}, { timeoutMs: options.timeoutMs, maxBytes: MAX_POD_PAGE_BYTES, what: 'get pods' }).catch(() => undefined)) as { spec?: { nodeName?: unknown } } | undefined;
+      const node = pod?.spec?.nodeName;
+      return typeof node === 'string' && dns.test(node) ? node : undefined;
+    },
   };
 }
 
