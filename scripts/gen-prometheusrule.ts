@@ -1,4 +1,4 @@
-/** Writes deploy/prometheusrule.yaml from deploy/alerts/tagdrift.rules.yaml (one source of truth). */
+/** Writes deploy/components/monitoring/prometheusrule.yaml from deploy/alerts/tagdrift.rules.yaml (one source of truth). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 
@@ -15,5 +15,5 @@ export function prometheusRule(rulesYaml: string): string {
 
 if (process.argv[1]?.endsWith('gen-prometheusrule.ts')) {
   const src = new URL('../deploy/alerts/tagdrift.rules.yaml', import.meta.url);
-  writeFileSync(new URL('../deploy/prometheusrule.yaml', import.meta.url), prometheusRule(readFileSync(src, 'utf8')));
+  writeFileSync(new URL('../deploy/components/monitoring/prometheusrule.yaml', import.meta.url), prometheusRule(readFileSync(src, 'utf8')));
 }

@@ -33,14 +33,14 @@ function promtool(args: string[]): string {
 describe('alert rules', () => {
   it('promtool check rules accepts the plain file and the PrometheusRule groups', () => {
     expect(promtool(['check', 'rules', RULES_FILE.pathname])).toContain('SUCCESS: 12 rules found');
-    const pr = yaml.load(readFileSync(new URL('../../deploy/prometheusrule.yaml', import.meta.url), 'utf8')) as { spec: { groups: unknown } };
+    const pr = yaml.load(readFileSync(new URL('../../deploy/components/monitoring/prometheusrule.yaml', import.meta.url), 'utf8')) as { spec: { groups: unknown } };
     const extracted = join(dir, 'from-prometheusrule.yaml');
     writeFileSync(extracted, yaml.dump({ groups: pr.spec.groups }));
     expect(promtool(['check', 'rules', extracted])).toContain('SUCCESS');
   });
 
-  it('deploy/prometheusrule.yaml is generated from the plain file (npm run docs)', () => {
-    expect(readFileSync(new URL('../../deploy/prometheusrule.yaml', import.meta.url), 'utf8')).toBe(prometheusRule(rulesText));
+  it('deploy/components/monitoring/prometheusrule.yaml is generated from the plain file (npm run docs)', () => {
+    expect(readFileSync(new URL('../../deploy/components/monitoring/prometheusrule.yaml', import.meta.url), 'utf8')).toBe(prometheusRule(rulesText));
   });
 
   it('every alert: CamelCase with the Tagdrift prefix, a severity, summary, description and a runbook into the README', () => {

@@ -23,7 +23,7 @@ const agent = pod.containers[0];
 
 describe('deploy/ (kustomize base)', () => {
   it('has every object the install needs', () => {
-    for (const kind of ['Namespace', 'DaemonSet', 'Service', 'ServiceMonitor', 'PrometheusRule', 'NetworkPolicy', 'PriorityClass']) {
+    for (const kind of ['Namespace', 'DaemonSet', 'Service', 'NetworkPolicy', 'PriorityClass']) {
       expect(find(kind), kind).toHaveLength(1);
     }
     expect(find('ServiceAccount').map((o) => o.metadata.name).sort()).toEqual(['tagdrift', 'tagdrift-reader']);
@@ -122,7 +122,7 @@ describe('deploy/ (kustomize base)', () => {
     const svc = find('Service')[0]!;
     for (const [k, v] of Object.entries(svc['spec'].selector)) expect(labels[k]).toBe(v);
     expect(svc['spec'].ports[0].targetPort).toBe(agent.ports[0].name);
-    const sm = find('ServiceMonitor')[0]!;
+    const sm = overlay('resources: [../../deploy]\ncomponents: [../../deploy/components/monitoring]\n').find((o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'tagdrift')!;
     for (const [k, v] of Object.entries(sm['spec'].selector.matchLabels)) expect(svc.metadata.labels![k]).toBe(v);
     expect(sm['spec'].endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
     const np = find('NetworkPolicy')[0]!;
@@ -216,5 +216,24 @@ describe('scheduling and admission', () => {
     const v = violations(pod).baseline;
     expect(v.length).toBeGreaterThan(0);
     for (const x of v) expect(x).toMatch(/hostPath/i);
+  });
+});
+
+describe('monitoring objects', () => {
+  it('the base needs no CRD: every kind it renders is built into Kubernetes', () => {
+    const builtIn = new Set(['v1', 'apps/v1', 'rbac.authorization.k8s.io/v1', 'networking.k8s.io/v1', 'policy/v1', 'scheduling.k8s.io/v1']);
+    for (const o of objs) expect(builtIn.has(o.apiVersion), `${o.kind} ${o.apiVersion}`).toBe(true);
+  });
+
+  it("components/monitoring adds the ServiceMonitors and the PrometheusRule, labelled for kube-prometheus-stack's default selectors", () => {
+    const rendered = overlay('resources: [../../deploy]\ncomponents: [../../deploy/components/monitoring]\n');
+    const mon = rendered.filter((o) => o.apiVersion.startsWith('monitoring.coreos.com/'));
+    expect(mon.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(['PrometheusRule/tagdrift', 'ServiceMonitor/tagdrift', 'ServiceMonitor/tagdrift-resolver']);
+    for (const o of mon) expect(o.metadata.labels, o.metadata.name).toMatchObject({ release: 'kube-prometheus-stack' });
+    // The README's patch for another release name works as written.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const patch = /```yaml\n {2}(patches:\n[\s\S]*?)\n {2}```/.exec(readme.slice(readme.indexOf('**Monitoring (opt-in).**')))![1]!;
+    const renamed = overlay(`resources: [../../deploy]\ncomponents: [../../deploy/components/monitoring]\n${patch.replace(/^  /gm, '')}`);
+    for (const o of renamed.filter((x) => x.apiVersion.startsWith('monitoring.coreos.com/'))) expect(o.metadata.labels!['release']).toBe('my-release');
   });
 });

@@ -129,7 +129,7 @@ describe('deploy/components/resolver', () => {
   it('renders a hardened Deployment (meets Pod Security restricted), its Service, PDB and NetworkPolicy, and points the agents at it', async () => {
     const { overlay } = await import('../helpers/kustomize.js');
     const { strictestLevel } = await import('../helpers/pod-security.js');
-    const objs = overlay('resources: [../../deploy]\ncomponents: [../../deploy/components/resolver]\n');
+    const objs = overlay('resources: [../../deploy]\ncomponents: [../../deploy/components/resolver, ../../deploy/components/monitoring]\n');
     const dep = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'tagdrift-resolver')!;
     expect(dep['spec'].replicas).toBe(2);
     expect(strictestLevel(dep['spec'].template.spec)).toBe('restricted');
