@@ -107,7 +107,7 @@ export class EventRecorder {
     for (const c of report.containers) if (c.namespace && c.pod) byPod.set(`${c.namespace}/${c.pod}`, c);
     const wanted = new Map<string, { f: Finding; namespace: string; pod: string; uid: string | undefined }>();
     for (const f of report.findings) {
-      if (!EVENT_REASONS[f.code]) continue;
+      if (!EVENT_REASONS[f.code] || f.silenced) continue;
       for (const ref of f.containers) {
         if (!ref.namespace || !ref.pod) continue;
         const key = `${ref.namespace}/${ref.pod}|${f.code}`;

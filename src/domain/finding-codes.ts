@@ -129,8 +129,8 @@ export function severityRank(s: Severity): number {
 }
 
 /** True when any finding is at or above `failOn` (the `--fail-on` gate; `none` never fails). */
-export function reachesSeverity(findings: readonly { readonly severity: Severity }[], failOn: Severity | 'none'): boolean {
+export function reachesSeverity(findings: readonly { readonly severity: Severity; readonly silenced?: unknown }[], failOn: Severity | 'none'): boolean {
   if (failOn === 'none') return false;
   const threshold = severityRank(failOn);
-  return findings.some((f) => severityRank(f.severity) >= threshold);
+  return findings.some((f) => !f.silenced && severityRank(f.severity) >= threshold);
 }

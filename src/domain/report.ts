@@ -30,6 +30,11 @@ export interface Finding {
    * when this scan could not ask a source again, which (the answer held through the failure).
    */
   readonly confirmed?: { readonly at: string; readonly heldThrough?: readonly string[] };
+  /**
+   * Set when every pod the finding names silences its code (annotation `tagdrift.dev/silence`):
+   * still reported, but counted in no summary, exit code, metric or Event.
+   */
+  readonly silenced?: { readonly by: string };
 }
 
 export interface ReportImage {

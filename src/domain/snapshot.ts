@@ -99,6 +99,8 @@ export interface PodRecord {
   /** The controller that owns the workload (ReplicaSet resolved to its Deployment when possible). */
   readonly owner: PodOwner | undefined;
   readonly containers: readonly PodContainerIntent[];
+  /** Finding codes the pod's `tagdrift.dev/silence` annotation silences for its containers. */
+  readonly silenced?: readonly string[];
   /** Set when this pod was listed but its object could not be read (why): its containers are judged from CRI alone. */
   readonly unread?: string;
 }

@@ -35,6 +35,7 @@ export function workloadFindingCounts(report: Report, max = MAX_WORKLOAD_SERIES)
   }
   const counts = new Map<string, WorkloadCount>();
   for (const f of report.findings) {
+    if (f.silenced) continue;
     for (const ref of f.containers) {
       if (!ref.namespace || !ref.pod) continue;
       const owner = owners.get(`${ref.namespace}/${ref.pod}/${ref.container}`) ?? { kind: 'Pod', name: ref.pod };
@@ -122,7 +123,7 @@ export class Metrics {
   updateFromScan(report: Report, durationMs: number, ok: boolean, registry?: RegistryStats): void {
     this.findings.reset();
     for (const code of ALL_FINDING_CODES) for (const severity of SEVERITIES) this.findings.set({ code, severity }, 0);
-    for (const f of report.findings) this.findings.inc({ code: f.code, severity: f.severity });
+    for (const f of report.findings) if (!f.silenced) this.findings.inc({ code: f.code, severity: f.severity });
     const workloads = workloadFindingCounts(report);
     this.workloadFindings.reset();
     for (const w of workloads.series) this.workloadFindings.set({ namespace: w.namespace, owner_kind: w.ownerKind, owner_name: w.ownerName, code: w.code, severity: w.severity }, w.containers);

@@ -59,7 +59,7 @@ function findingBlock(f: Finding): string {
   const fixes = f.remediation.split('\n').filter(Boolean).map((l) => (/^(kubectl|crictl|ctr|nerdctl) /.test(l) ? `<pre>${esc(l)}</pre>` : `<p>${esc(l)}</p>`));
   return `<article class="finding ${esc(f.severity)}">
 <div><span class="sev">${esc(f.severity)}</span><strong>${esc(f.code)}</strong>${f.image ? ` <code>${esc(f.image)}</code>` : ''}</div>
-<p>${esc(f.message)}</p>
+<p>${esc(f.message)}</p>${f.silenced ? `<p>Silenced by ${esc(f.silenced.by)}: not counted, no alert, no Event.</p>` : ''}
 ${containers.length > 0 ? `<ul>${containers.join('')}${more}</ul>` : ''}
 ${digests.length + builds.length > 0 || held ? `<table>${digests.join('')}${builds.join('')}${held}</table>` : ''}
 ${fixes.join('\n')}

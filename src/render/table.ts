@@ -57,6 +57,7 @@ export function renderFindings(findings: readonly Finding[], opts: TableOptions 
     }
     out.push(`${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${f.code}${f.image ? `  ${f.image}` : ''}`);
     out.push(`         ${f.message}`);
+    if (f.silenced) out.push(`         silenced by ${f.silenced.by}: not counted, no alert, no Event`);
     for (const c of f.containers.slice(0, maxContainers)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
     if (f.containers.length > maxContainers) out.push(`         … and ${f.containers.length - maxContainers} more (-o wide lists them)`);
     const digests = ['runningDigest', 'cachedDigest', 'nodeDigest', 'mirrorDigest', 'registryDigest']
@@ -73,7 +74,7 @@ export function renderFindings(findings: readonly Finding[], opts: TableOptions 
     for (const line of lines) out.push(line.startsWith('Lasting fix:') ? `         ${line}` : `         fix: ${line}`);
     out.push('');
   }
-  const count = (sev: Severity) => findings.filter((f) => f.severity === sev).length;
+  const count = (sev: Severity) => findings.filter((f) => f.severity === sev && !f.silenced).length;
   out.push(`${count('critical')} critical, ${count('warning')} warning, ${count('info')} info`);
   return out.join('\n');
 }

@@ -53,7 +53,8 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
     return byDigest ?? (answer.platformImage ? ctxIndex.imagesById.get(answer.platformImage.config) : undefined);
   };
   const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [], truth, nodeImageFor };
-  const findings: Finding[] = CHECKS.flatMap((check) => check(ctx)).map((f) => withConfirmation(f, truth));
+  const silencedBy = silences(snapshot);
+  const findings: Finding[] = CHECKS.flatMap((check) => check(ctx)).map((f) => withSilence(withConfirmation(f, truth), silencedBy));
   findings.sort(
     (a, b) =>
       severityRank(b.severity) - severityRank(a.severity) ||
@@ -61,7 +62,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       (a.image ?? '').localeCompare(b.image ?? ''),
   );
   const summary = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
-  for (const f of findings) summary[f.severity] += 1;
+  for (const f of findings) if (!f.silenced) summary[f.severity] += 1;
 
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -98,6 +99,21 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
     findings,
     summary,
   };
+}
+
+/** namespace/pod → codes its annotation silences. */
+function silences(snapshot: NodeSnapshot): Map<string, ReadonlySet<string>> {
+  const out = new Map<string, ReadonlySet<string>>();
+  if (snapshot.pods.ok) for (const p of snapshot.pods.value) if (p.silenced?.length) out.set(`${p.namespace}/${p.name}`, new Set(p.silenced));
+  return out;
+}
+
+/** Silenced when every pod the finding names silences its code; a finding about no pod is never silenced. */
+function withSilence(f: Finding, silencedBy: ReadonlyMap<string, ReadonlySet<string>>): Finding {
+  if (silencedBy.size === 0 || f.containers.length === 0) return f;
+  const pods = [...new Set(f.containers.map((c) => `${c.namespace}/${c.pod}`))];
+  if (!pods.every((p) => silencedBy.get(p)?.has(f.code))) return f;
+  return { ...f, silenced: { by: `annotation tagdrift.dev/silence on ${pods.length === 1 ? `pod ${pods[0]}` : `${pods.length} pods`}` } };
 }
 
 /** A finding about a checked tag says when its registry evidence was confirmed, and what was held through a failure. */

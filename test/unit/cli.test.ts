@@ -125,6 +125,34 @@ describe('tagdrift scan (fake runtime)', () => {
     expect((JSON.parse(res.stdout) as Report).findings.some((x) => x.code === 'pod-intent-unavailable')).toBe(true);
   });
 
+  it('a pod silencing a code (annotation tagdrift.dev/silence): the finding stays in the report, marked, and counts for nothing', async () => {
+    const pod = {
+      metadata: { name: 'web-1', namespace: 'shop', uid: 'u1', ownerReferences: [{ kind: 'StatefulSet', name: 'web', controller: true }], annotations: { 'tagdrift.dev/silence': 'running-superseded, not-a-code' } },
+      spec: { nodeName: 'n1', containers: [{ name: 'web', image: `${R}/web:1.0`, imagePullPolicy: 'IfNotPresent' }] },
+      status: { containerStatuses: [{ name: 'web', containerID: 'containerd://c-web' }] },
+    };
+    kube.upsertPod(pod);
+    try {
+      const res = await runCli([...args(), '-o', 'json', '--fail-on', 'warning']);
+      const report = JSON.parse(res.stdout) as Report;
+      const f = report.findings.find((x) => x.code === 'running-superseded');
+      expect(f?.silenced).toEqual({ by: 'annotation tagdrift.dev/silence on pod shop/web-1' });
+      expect(report.summary.warning).toBe(0);
+      expect(res.code).toBe(0);
+      const { Metrics } = await import('../../src/metrics/metrics.js');
+      const m = new Metrics({ version: 't' }, { processMetrics: false });
+      m.updateFromScan(report, 1, true);
+      const text = await m.render();
+      expect(text).toMatch(/tagdrift_findings\{code="running-superseded",severity="warning"\} 0/);
+      expect(text).not.toMatch(/tagdrift_workload_findings\{[^}]*code="running-superseded"/);
+      const table = await runCli([...args(), '-o', 'table']);
+      expect(table.stdout).toContain('silenced by annotation tagdrift.dev/silence on pod shop/web-1');
+    } finally {
+      const { annotations: _a, ...metadata } = pod.metadata;
+      kube.upsertPod({ ...pod, metadata });
+    }
+  });
+
   it('help lists every scan option with its env var', async () => {
     const res = await runCli(['scan', '--help']);
     expect(res.code).toBe(0);

@@ -3,6 +3,7 @@
  * camelCase) to the pod intent tagdrift needs: the image as written, the pull
  * policy, the owning workload, and the runtime container IDs for the join.
  */
+import { ALL_FINDING_CODES } from '../../domain/finding-codes.js';
 import type { PodContainerIntent, PodOwner, PodRecord, PullPolicy } from '../../domain/snapshot.js';
 
 interface KContainer {
@@ -21,7 +22,7 @@ interface KOwnerRef {
   controller?: boolean;
 }
 export interface KPod {
-  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; ownerReferences?: KOwnerRef[] };
+  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, unknown>; ownerReferences?: KOwnerRef[] };
   spec?: { nodeName?: string; containers?: KContainer[]; initContainers?: KContainer[]; ephemeralContainers?: KContainer[] };
   status?: {
     containerStatuses?: KContainerStatus[];
@@ -76,8 +77,19 @@ function intents(
     });
 }
 
+/** The annotation on a pod (its workload's template) naming finding codes to silence for it. */
+export const SILENCE_ANNOTATION = 'tagdrift.dev/silence';
+
+/** Known finding codes listed in the annotation (comma-separated); unknown words are ignored. */
+export function silencedCodes(value: unknown): string[] {
+  if (typeof value !== 'string' || value.length > 1024) return [];
+  return [...new Set(value.split(',').map((c) => c.trim()).filter((c) => (ALL_FINDING_CODES as readonly string[]).includes(c)))];
+}
+
 export function mapPod(pod: KPod): PodRecord {
+  const silenced = silencedCodes(pod.metadata?.annotations?.[SILENCE_ANNOTATION]);
   return {
+    ...(silenced.length > 0 ? { silenced } : {}),
     namespace: pod.metadata?.namespace ?? '',
     name: pod.metadata?.name ?? '',
     uid: pod.metadata?.uid ?? '',
