@@ -121,11 +121,11 @@ describe('tagdrift scan on a real node', () => {
     expect(f?.evidence['reason']).toBe('socket-missing');
   });
 
-  it('a forbidden pod list is classified, and the scan still runs', async () => {
+  it('a forbidden pod list is classified, the scan still runs, and it is not a clean scan (exit 3)', async () => {
     bed.kube.failWith = 403;
     try {
       const { code, report } = await scanJson();
-      expect(code).toBe(0);
+      expect(code).toBe(3);
       expect(report.sources.pods.error?.kind).toBe('forbidden');
       expect(report.intentSource).toBe('cri-only');
     } finally {

@@ -85,12 +85,16 @@ describe('output formats', () => {
     const a = yaml.load(y.stdout) as Report;
     const b = JSON.parse(j.stdout) as Report;
     expect({ ...a, generatedAt: '' , sources: {} }).toEqual({ ...b, generatedAt: '', sources: {} });
-    expect(yaml.load((await runCli(['registries', '--containerd-config', '/nonexistent.toml', '-o', 'yaml'])).stdout)).toMatchObject({ registries: expect.any(Array) });
+    const empty = join(dir, 'empty-config.toml');
+    writeFileSync(empty, 'version = 2\n');
+    expect(yaml.load((await runCli(['registries', '--containerd-config', empty, '-o', 'yaml'])).stdout)).toMatchObject({ registries: expect.any(Array) });
     expect(yaml.load((await runCli(['cluster', '--endpoints', agent.url, '-o', 'yaml'])).stdout)).toMatchObject({ schemaVersion: 1 });
   });
 
   it('-o wide is a wider table everywhere: full digests, never JSON', async () => {
-    for (const args of [scanArgs(), ['registries', '--containerd-config', '/nonexistent.toml'], ['cluster', '--endpoints', agent.url]]) {
+    const empty = join(dir, 'empty-config.toml');
+    writeFileSync(empty, 'version = 2\n');
+    for (const args of [scanArgs(), ['registries', '--containerd-config', empty], ['cluster', '--endpoints', agent.url]]) {
       const r = await runCli([...args, '-o', 'wide']);
       expect(r.stdout.trimStart().startsWith('{'), args[0]).toBe(false);
     }
