@@ -233,6 +233,24 @@ users:
       const pod = this.pods.get(`${one[1]}/${one[2]}`);
       return pod ? send(200, { apiVersion: 'v1', kind: 'Pod', ...pod }) : send(404, { kind: 'Status', code: 404, reason: 'NotFound' });
     }
+    // Workloads (apps/v1), as the API server serves them; with the PartialObjectMetadata Accept, metadata only.
+    const wl = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets|daemonsets)\/([^/]+)$/.exec(url.pathname);
+    if (wl) {
+      const obj = this.workloads.get(`${wl[1]}/${wl[2]}/${wl[3]}`);
+      if (!obj) return send(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+      if ((req.headers.accept ?? '').includes('as=PartialObjectMetadata')) {
+        return send(200, { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { ...obj.metadata, namespace: wl[1] } });
+      }
+      return send(200, { apiVersion: 'apps/v1', ...obj });
+    }
     return send(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+  }
+
+  /** Workloads by `namespace/plural/name` (deployments, statefulsets, daemonsets). */
+  readonly workloads = new Map<string, { kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> } }>();
+
+  upsertWorkload(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string, meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): void {
+    const plural = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' }[kind];
+    this.workloads.set(`${namespace}/${plural}/${name}`, { kind, metadata: { name, ...meta } });
   }
 }

@@ -124,7 +124,7 @@ function superseded(ctx: CheckContext, group: Hit[]): Finding {
   const running = shortDigest(first.view.runningDigest ?? first.view.imageId);
   const now = shortDigest(first.nowDigest ?? first.nowImageId);
   const fixes = restartCommands(views);
-  if (first.nowDigest) fixes.push(...pinCommands(views, name, first.nowDigest).map((c) => `${c}   # or pin the digest`));
+  if (first.nowDigest) fixes.push(...pinCommands(ctx, views, name, first.nowDigest).map((c) => (c.startsWith('kubectl ') ? `${c}   # or pin the digest` : c)));
   const where = first.upstream ? `${first.upstream.endpoint} and this node` : 'this node';
   const platform = first.upstream?.result.platformImage;
   return {
@@ -171,12 +171,13 @@ function stale(ctx: CheckContext, group: Hit[]): Finding {
   const fixes: string[] = [];
   if (mirror) {
     fixes.push(`First refresh ${mirror.endpoint}'s copy of ${first.tag}: a restart now would pull ${shortDigest(mirror.digest)} through it again.`);
-    fixes.push(...pinCommands(views.filter(canPin), name, up.result.digest).map((c) => `${c}   # a pull by digest does not depend on the mirror's tag`));
+    fixes.push(...pinCommands(ctx, views.filter(canPin), name, up.result.digest).map((c) => (c.startsWith('kubectl ') ? `${c}   # a pull by digest does not depend on the mirror's tag` : c)));
     const rest = views.filter((v) => !canPin(v));
     if (rest.length > 0) fixes.push(...restartCommands(rest).map((c) => `${c}   # only after the mirror answers the new digest`));
   } else {
-    fixes.push(...pinCommands(views.filter(canPin), name, up.result.digest));
     const needsAlways = [...policies].some((pol) => pol !== 'Always');
+    if (needsAlways) fixes.push('A plain restart will not help: with imagePullPolicy IfNotPresent the node starts the old image it already holds under this tag.');
+    fixes.push(...pinCommands(ctx, views.filter(canPin), name, up.result.digest));
     for (const cmd of restartCommands(views.filter((v) => !canPin(v)))) {
       fixes.push(needsAlways ? `${cmd}   # after setting imagePullPolicy: Always (IfNotPresent keeps the old image)` : cmd);
     }

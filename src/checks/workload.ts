@@ -1,5 +1,6 @@
 /** Helpers shared by checks: grouping containers and writing kubectl commands for their workloads. */
 import { SHA256_DIGEST, shellWord } from '../domain/shell.js';
+import { gitOpsFix } from '../domain/gitops.js';
 import type { ContainerRefInFinding } from '../domain/report.js';
 import type { ContainerView } from '../analyze/join.js';
 import type { CheckContext } from './types.js';
@@ -47,12 +48,24 @@ export function canPin(v: ContainerView): boolean {
   return v.owner !== undefined && ROLLOUT_KINDS[v.owner.kind] !== undefined;
 }
 
-/** `kubectl set image` pinning each workload's container to a digest, where the owner is known. */
-export function pinCommands(views: readonly ContainerView[], name: string, digest: string): string[] {
+/**
+ * Pinning each workload's container to a digest, where the owner is known: `kubectl set image`,
+ * or, for a workload a GitOps controller syncs, the digest pinned in its source and the sync.
+ */
+export function pinCommands(ctx: Pick<CheckContext, 'snapshot'>, views: readonly ContainerView[], name: string, digest: string): string[] {
+  if (!SHA256_DIGEST.test(digest)) return [];
+  const seen = new Set<string>();
   return uniqueBy(views, (v) => `${workloadKey(v)}|${v.record.name}`).flatMap((v) => {
     const kind = v.owner ? ROLLOUT_KINDS[v.owner.kind] : undefined;
-    if (!v.owner || !kind || !SHA256_DIGEST.test(digest)) return [];
+    if (!v.owner || !kind) return [];
     const ns = v.pod?.namespace ?? 'default';
+    const manager = ctx.snapshot.workloadManagers?.[`${ns}/${v.owner.kind}/${v.owner.name}`];
+    if (manager) {
+      const key = `${ns}/${v.owner.kind}/${v.owner.name}`;
+      if (seen.has(key)) return [];
+      seen.add(key);
+      return gitOpsFix(manager, `${v.owner.kind} ${ns}/${v.owner.name}`, name, digest);
+    }
     return [`kubectl -n ${shellWord(ns)} set image ${shellWord(`${kind}/${v.owner.name}`)} ${shellWord(`${v.record.name}=${name}@${digest}`)}`];
   });
 }

@@ -23,6 +23,7 @@ import { readRegistryConfig } from '../adapters/containerd/read.js';
 import { inferRuntimeVersion, parseRuntimeVersion } from '../domain/containerd-rules.js';
 import { readConfigVersion } from '../adapters/containerd/config-toml.js';
 import { hostPlatform, platformString } from '../adapters/registry/platform.js';
+import { managerFromMetadata, type WorkloadManager } from '../domain/gitops.js';
 
 export interface CollectDeps {
   /** The runtime client, or why none could be made. */
@@ -180,18 +181,49 @@ export async function scanNode(
   }
   let report = analyze(snapshot, analyzeOptions);
   const rt = deps.runtime;
+  const pods = deps.pods;
   const wanted = rt instanceof SourceFailure ? [] : imagesNeedingMeta(report);
-  if (wanted.length > 0 && !(rt instanceof SourceFailure)) {
-    const metas = await Promise.all(wanted.map((id) => rt.imageBuildMeta(id).catch(() => undefined)));
+  const workloads = pods instanceof SourceFailure || !pods.workloadMetadata ? [] : workloadsNeedingManager(report);
+  if (wanted.length > 0 || workloads.length > 0) {
+    const [metas, managers] = await Promise.all([
+      rt instanceof SourceFailure ? [] : Promise.all(wanted.map((id) => rt.imageBuildMeta(id).catch(() => undefined))),
+      Promise.all(workloads.map(async (w) => {
+        const meta = await (pods as PodSource).workloadMetadata!(w.namespace, w.kind, w.name).catch(() => undefined);
+        return meta === undefined ? undefined : (managerFromMetadata(meta) ?? null);
+      })),
+    ]);
     const imageMeta: Record<string, ImageBuildMeta> = {};
     wanted.forEach((id, i) => {
       const meta = metas[i];
       if (meta) imageMeta[id] = meta;
     });
-    snapshot = { ...snapshot, imageMeta };
+    const workloadManagers: Record<string, WorkloadManager | null> = {};
+    workloads.forEach((w, i) => {
+      const m = managers[i];
+      if (m !== undefined) workloadManagers[`${w.namespace}/${w.kind}/${w.name}`] = m;
+    });
+    snapshot = { ...snapshot, imageMeta, ...(Object.keys(workloadManagers).length > 0 ? { workloadManagers } : {}) };
     report = analyze(snapshot, analyzeOptions);
   }
   return { snapshot, report };
+}
+
+/** At most this many workloads asked about per scan, for who syncs them (GitOps). */
+export const MAX_WORKLOAD_LOOKUPS = 16;
+
+/** Workloads a running-* fix would change: whose GitOps controller, if any, decides what the fix says. */
+export function workloadsNeedingManager(report: Report): { namespace: string; kind: string; name: string }[] {
+  const byRef = new Map(report.containers.map((c) => [`${c.namespace}/${c.pod}/${c.container}`, c]));
+  const out = new Map<string, { namespace: string; kind: string; name: string }>();
+  for (const f of report.findings) {
+    if (f.code !== 'running-stale' && f.code !== 'running-superseded') continue;
+    for (const ref of f.containers) {
+      const c = byRef.get(`${ref.namespace}/${ref.pod}/${ref.container}`);
+      if (!c?.namespace || !c.owner || !['Deployment', 'StatefulSet', 'DaemonSet'].includes(c.owner.kind)) continue;
+      out.set(`${c.namespace}/${c.owner.kind}/${c.owner.name}`, { namespace: c.namespace, kind: c.owner.kind, name: c.owner.name });
+    }
+  }
+  return [...out.values()].slice(0, MAX_WORKLOAD_LOOKUPS);
 }
 
 export const DEFAULT_REGISTRY_MAX_TAGS = 500;

@@ -52,6 +52,8 @@ export interface PodSource {
   listNodePods(nodeName: string): Promise<PodRecord[]>;
   /** The node one pod is scheduled on, as the API says (to explain a node name that matches no pod). */
   nodeOf?(namespace: string, name: string): Promise<string | undefined>;
+  /** Labels and annotations of a workload (Deployment, StatefulSet, DaemonSet), or undefined when it cannot be read. */
+  workloadMetadata?(namespace: string, kind: string, name: string): Promise<{ labels?: Record<string, unknown>; annotations?: Record<string, unknown> } | undefined>;
 }
 
 /**

@@ -6,6 +6,7 @@
  * Each source is an Outcome: a value, or a classified error — never both, and an
  * error is never mistaken for "nothing there".
  */
+import type { WorkloadManager } from './gitops.js';
 
 import type { CrioRegistriesRead } from './crio.js';
 import type { RegistryConfigSnapshot, RuntimeVersion } from './registry-config.js';
@@ -145,6 +146,11 @@ export interface NodeSnapshot {
    * Set when the API listed no pod for this node name while the runtime runs Kubernetes pods:
    * where the API says some of those pods are scheduled (the node name the scan should use).
    */
+  /**
+   * GitOps controllers of the workloads a finding would fix, keyed `namespace/Kind/name`
+   * (null: read, and managed by none; absent: not read).
+   */
+  readonly workloadManagers?: Readonly<Record<string, WorkloadManager | null>>;
   readonly podsElsewhere?: readonly { readonly namespace: string; readonly name: string; readonly node: string | undefined }[];
   /** config.toml + hosts.toml; absent when not collected. */
   readonly registryConfig?: Outcome<RegistryConfigRead>;

@@ -56,7 +56,7 @@ function findingBlock(f: Finding): string {
     ? `<tr><th>last confirmed</th><td>${esc(f.confirmed.at)} (held through ${esc(f.confirmed.heldThrough.join('; '))})</td></tr>`
     : '';
   const more = f.containers.length > 50 ? `<li>… and ${f.containers.length - 50} more (see /v1/findings)</li>` : '';
-  const fixes = f.remediation.split('\n').filter(Boolean).map((l) => (/^(kubectl|crictl|ctr|nerdctl) /.test(l) ? `<pre>${esc(l)}</pre>` : `<p>${esc(l)}</p>`));
+  const fixes = f.remediation.split('\n').filter(Boolean).map((l) => (/^(kubectl|crictl|ctr|nerdctl|argocd|flux) /.test(l) ? `<pre>${esc(l)}</pre>` : `<p>${esc(l)}</p>`));
   return `<article class="finding ${esc(f.severity)}">
 <div><span class="sev">${esc(f.severity)}</span><strong>${esc(f.code)}</strong>${f.image ? ` <code>${esc(f.image)}</code>` : ''}</div>
 <p>${esc(f.message)}</p>${f.silenced ? `<p>Silenced by ${esc(f.silenced.by)}: not counted, no alert, no Event.</p>` : ''}

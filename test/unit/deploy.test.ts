@@ -47,7 +47,10 @@ describe('deploy/ (kustomize base)', () => {
 
   it('RBAC: the agent may get/list pods and check tokens (auth-delegator), nothing else (no secrets, no writes)', () => {
     const role = find('ClusterRole').find((r) => r.metadata.name === 'tagdrift-read-pods')!;
-    expect(role['rules']).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]);
+    expect(role['rules']).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get'] },
+    ]);
     const agentSubject = [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'tagdrift' }];
     const bindings = find('ClusterRoleBinding').filter((b) => JSON.stringify(b['subjects']) === JSON.stringify(agentSubject));
     expect(bindings.map((b) => b['roleRef'].name).sort()).toEqual(['system:auth-delegator', 'tagdrift-read-pods']);

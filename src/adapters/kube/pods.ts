@@ -74,6 +74,20 @@ export function kubePodSource(api: KubeApi, options: { readonly timeoutMs: numbe
         limit = Math.min(POD_PAGE_LIMIT, limit * 2);
       }
     },
+    async workloadMetadata(namespace: string, kind: string, name: string) {
+      const plural = ({ Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' } as Record<string, string>)[kind];
+      const dns = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+      if (!plural || !dns.test(namespace) || !dns.test(name)) return undefined;
+      // Metadata only (the API's PartialObjectMetadata form): labels and annotations, not the spec.
+      const obj = (await api.getJson(`/apis/apps/v1/namespaces/${namespace}/${plural}/${name}`, {}, {
+        timeoutMs: options.timeoutMs, maxBytes: 1024 * 1024, what: `get ${plural}`,
+        headers: { accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json' },
+      }).catch(() => undefined)) as { metadata?: { labels?: unknown; annotations?: unknown } } | undefined;
+      const m = obj?.metadata;
+      if (!m) return undefined;
+      const table = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+      return { ...(table(m.labels) ? { labels: table(m.labels)! } : {}), ...(table(m.annotations) ? { annotations: table(m.annotations)! } : {}) };
+    },
     async nodeOf(namespace: string, name: string): Promise<string | undefined> {
       const dns = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
       if (!dns.test(namespace) || !dns.test(name)) return undefined;
