@@ -101,6 +101,9 @@ users:
     );
   }
 
+  /** Impersonation asked for (kubectl --as / --as-group), per request. */
+  readonly impersonated: { user: string; groups: string[] }[] = [];
+
   /** TokenReview answers wait this long (a slow API server); reviews in flight are counted. */
   tokenReviewDelayMs = 0;
   reviewsInFlight = 0;
@@ -159,6 +162,8 @@ users:
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const asUser = req.headers['impersonate-user'];
+    if (asUser) this.impersonated.push({ user: String(asUser), groups: req.headersDistinct['impersonate-group'] ?? [] });
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadKubeApi } from '../adapters/kube/api.js';
 import { globToRegExp, isMutableTag } from '../checks/mutable-tag.js';
 import { discoverAgents, endpointBase, endpointTargets, fetchAll, readerToken, type AgentTarget } from '../cluster/collect.js';
-import { mergeReports, onlyNamespace } from '../cluster/merge.js';
+import { mergeReports, onlyNamespace, onlyPods } from '../cluster/merge.js';
 import { SourceFailure } from '../collect/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
@@ -28,6 +28,10 @@ function defaultKubeconfig(given: string | undefined): string | undefined {
   return existsSync(home) ? home : undefined;
 }
 
+function kubeSelection(options: Options) {
+  return { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser, as: options.kubeAs, asGroups: options.kubeAsGroups };
+}
+
 export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
   if (options.namespace && options.allNamespaces) {
     io.stderr.write('tagdrift cluster: -n/--namespace and -A/--all-namespaces exclude each other\n');
@@ -43,14 +47,14 @@ export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStr
     }
     targets = endpointTargets(options.endpoints);
   } else {
-    const api = await loadKubeApi(defaultKubeconfig(options.kubeconfig), { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser });
+    const api = await loadKubeApi(defaultKubeconfig(options.kubeconfig), kubeSelection(options));
     if (api instanceof SourceFailure) {
       io.stderr.write(`tagdrift cluster: ${api.message} (or pass --endpoints)\n`);
       return CLUSTER_EXIT.usage;
     }
     try {
-      const reader = await readerToken(api, options.agentNamespace, options.nodeTimeoutMs);
-      const found = await discoverAgents(api, { namespace: options.agentNamespace, selector: options.selector, port: options.agentPort, timeoutMs: options.nodeTimeoutMs * 2, ...(reader.token ? { token: reader.token } : {}) });
+      const reader = await readerToken(api, options.agentNamespace, options.kubeTimeoutMs);
+      const found = await discoverAgents(api, { namespace: options.agentNamespace, selector: options.agentSelector, port: options.agentPort, timeoutMs: options.kubeTimeoutMs, ...(reader.token ? { token: reader.token } : {}) });
       if (reader.note) found.notes.push(reader.note);
       targets = found.targets;
       missing = found.missing;
@@ -66,7 +70,27 @@ export async function runCluster(options: Options, io: { stdout: NodeJS.WriteStr
   const results = await fetchAll(targets, { concurrency: options.concurrency, timeoutMs: options.nodeTimeoutMs, ...(progress ? { onProgress: progress } : {}) });
   const patterns = options.mutableTags.map(globToRegExp);
   const merged = mergeReports([...results, ...missing], new Date().toISOString(), (tag) => isMutableTag(tag, false, patterns));
-  const report = options.namespace ? onlyNamespace(merged, options.namespace) : merged;
+  let report = options.namespace ? onlyNamespace(merged, options.namespace) : merged;
+  if (options.selector) {
+    // -l as kubectl means it: the workloads whose pods match, asked of the API with the caller's own credentials.
+    const api = await loadKubeApi(defaultKubeconfig(options.kubeconfig), kubeSelection(options));
+    if (api instanceof SourceFailure) {
+      io.stderr.write(`tagdrift cluster: -l/--selector needs the Kubernetes API to match pod labels: ${api.message}\n`);
+      return CLUSTER_EXIT.usage;
+    }
+    let matching: Set<string>;
+    try {
+      const path = options.namespace ? `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/pods` : '/api/v1/pods';
+      const body = (await api.getJson(path, { labelSelector: options.selector }, {
+        timeoutMs: options.kubeTimeoutMs, maxBytes: 64 * 1024 * 1024, what: 'list pods', headers: { accept: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' },
+      })) as { items?: { metadata?: { namespace?: string; name?: string } }[] };
+      matching = new Set((body.items ?? []).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`));
+    } catch (e) {
+      io.stderr.write(`tagdrift cluster: -l/--selector: ${(e as Error).message}\n`);
+      return /invalid|400/i.test((e as Error).message) ? CLUSTER_EXIT.usage : CLUSTER_EXIT.noReports;
+    }
+    report = onlyPods(report, (namespace, pod) => matching.has(`${namespace}/${pod}`));
+  }
   const format = outputFormat(options.output, io.isTTY);
   io.stdout.write(
     format === 'json' || format === 'yaml'

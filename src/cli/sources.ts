@@ -88,7 +88,7 @@ export async function createSources(options: Options, log: Logger, hooks: Source
     options.resolverUrl
       ? createSharedLookup(direct, { resolverUrl: options.resolverUrl, nodeAddresses: options.nodeIp ? [options.nodeIp] : [], credentialHosts, fallbackPerScan: options.resolverFallback, ...(resolverToken ? { token: resolverToken } : {}) }, health)
       : direct;
-  const kubeApi = await loadKubeApi(options.kubeconfig, { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser });
+  const kubeApi = await loadKubeApi(options.kubeconfig, { context: options.kubeContext, cluster: options.kubeCluster, user: options.kubeUser, as: options.kubeAs, asGroups: options.kubeAsGroups });
   const pods = kubeApi instanceof SourceFailure ? kubeApi : kubePodSource(kubeApi, { timeoutMs: options.kubeTimeoutMs });
   if (pods instanceof SourceFailure) log.info('pod intent unavailable', { reason: pods.kind, detail: pods.message });
   return {

@@ -175,3 +175,22 @@ export function onlyNamespace(report: ClusterReport, namespace: string): Cluster
   for (const g of groups) for (const f of g.findings) summary[f.severity] += 1;
   return { ...report, groups, pullPolicyRisk: report.pullPolicyRisk.filter((p) => p.workload.split(', ').some(inNs)), summary: { ...report.summary, ...summary } };
 }
+
+/**
+ * The merged view narrowed to the containers of the pods `keep` accepts (`-l`): findings keep only
+ * those containers, groups and pull-policy risks without any go, the summary is recounted.
+ */
+export function onlyPods(report: ClusterReport, keep: (namespace: string | undefined, pod: string | undefined) => boolean): ClusterReport {
+  const groups: WorkloadGroup[] = [];
+  for (const g of report.groups) {
+    const findings = g.findings
+      .map((f) => ({ ...f, containers: f.containers.filter((c) => keep(c.namespace, c.pod)) }))
+      .filter((f) => f.containers.length > 0)
+      .map((f) => ({ ...f, nodes: [...new Set(f.containers.map((c) => c.node))].sort() }));
+    if (findings.length > 0) groups.push({ ...g, findings, worst: findings.reduce((w, f) => (severityRank(f.severity) > severityRank(w) ? f.severity : w), findings[0]!.severity) });
+  }
+  const kept = new Set(groups.flatMap((g) => g.workload.split(', ')));
+  const summary = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const g of groups) for (const f of g.findings) summary[f.severity] += 1;
+  return { ...report, groups, pullPolicyRisk: report.pullPolicyRisk.filter((p) => p.workload.split(', ').some((w) => kept.has(w))), summary: { ...report.summary, ...summary } };
+}

@@ -34,6 +34,8 @@ export interface Options {
   readonly kubeContext: string | undefined;
   readonly kubeCluster: string | undefined;
   readonly kubeUser: string | undefined;
+  readonly kubeAs: string | undefined;
+  readonly kubeAsGroups: readonly string[] | undefined;
   readonly nodeName: string;
   readonly kubeTimeoutMs: number;
   readonly output: 'table' | 'wide' | 'json' | 'yaml' | 'auto';
@@ -72,7 +74,8 @@ export interface Options {
   /** Workloads reported by `cluster`: one namespace, or undefined for all. */
   readonly namespace: string | undefined;
   readonly allNamespaces: boolean;
-  readonly selector: string;
+  readonly selector: string | undefined;
+  readonly agentSelector: string;
   readonly agentPort: number;
   readonly endpoints: readonly string[] | undefined;
   readonly concurrency: number;
@@ -105,12 +108,20 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     help: 'kubeconfig user to use instead of the context\'s (as kubectl --user)', commands: ['scan', 'cluster'],
   },
   {
+    key: 'kubeAs', flag: '--as', env: 'TAGDRIFT_AS', kind: 'string', default: undefined,
+    help: 'user to impersonate for Kubernetes API requests (as kubectl --as)', commands: ['scan', 'cluster'],
+  },
+  {
+    key: 'kubeAsGroups', flag: '--as-group', env: 'TAGDRIFT_AS_GROUP', kind: 'list', default: undefined,
+    help: 'groups to impersonate, comma-separated (as kubectl --as-group, which may be repeated)', commands: ['scan', 'cluster'],
+  },
+  {
     key: 'nodeName', flag: '--node-name', env: 'NODE_NAME', kind: 'string', default: undefined,
     defaultLabel: 'host name', help: 'Kubernetes node name whose pods to read', commands: ['scan', 'agent'],
   },
   {
     key: 'kubeTimeoutMs', flag: '--kube-timeout', env: 'TAGDRIFT_KUBE_TIMEOUT', kind: 'duration',
-    default: '10s', help: 'deadline for the Kubernetes API pod list', commands: ['scan', 'agent'],
+    default: '10s', help: 'deadline for each Kubernetes API request (kubectl\'s --request-timeout is accepted for it)', commands: ['scan', 'agent', 'cluster'],
   },
   {
     key: 'output', flag: '--output', env: 'TAGDRIFT_OUTPUT', kind: { choices: ['table', 'wide', 'json', 'yaml', 'auto'] },
@@ -255,8 +266,12 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     help: 'report the workloads of every namespace (-A, as kubectl; the default)', commands: ['cluster'],
   },
   {
-    key: 'selector', flag: '--selector', env: 'TAGDRIFT_SELECTOR', kind: 'string',
-    default: 'app.kubernetes.io/name=tagdrift,app.kubernetes.io/component=agent', help: 'label selector of the agent pods', commands: ['cluster'],
+    key: 'selector', flag: '--selector', env: 'TAGDRIFT_SELECTOR', kind: 'string', default: undefined,
+    defaultLabel: 'every workload', help: 'report only the workloads whose pods match this label selector (-l, as kubectl)', commands: ['cluster'],
+  },
+  {
+    key: 'agentSelector', flag: '--agent-selector', env: 'TAGDRIFT_AGENT_SELECTOR', kind: 'string',
+    default: 'app.kubernetes.io/name=tagdrift,app.kubernetes.io/component=agent', help: 'label selector of the agent pods (in --agent-namespace)', commands: ['cluster'],
   },
   {
     key: 'agentPort', flag: '--agent-port', env: 'TAGDRIFT_AGENT_PORT', kind: 'int',
@@ -277,7 +292,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
 ];
 
 /** Short forms, as kubectl spells them. */
-const SHORT_FLAGS: Record<string, string> = { '-o': '--output', '-n': '--namespace', '-l': '--selector', '-A': '--all-namespaces' };
+const SHORT_FLAGS: Record<string, string> = { '-o': '--output', '-n': '--namespace', '-l': '--selector', '-A': '--all-namespaces', '--request-timeout': '--kube-timeout' };
 
 export class OptionsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -301,6 +316,7 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
   const specs = OPTION_TABLE.filter((s) => s.commands.includes(command));
   const byFlag = new Map(specs.map((s) => [s.flag, s]));
   const raw = new Map<OptionSpec, string>();
+  const fromArgv = new Set<OptionSpec>();
   const problems: string[] = [];
 
   for (const spec of specs) {
@@ -324,7 +340,11 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
     if (value === undefined || (value.startsWith('-') && value.length > 1 && eq < 0)) {
       problems.push(`${spec.flag} needs a value`);
       if (value !== undefined) i--;
-    } else raw.set(spec, value);
+    } else {
+      // A list flag may be repeated (kubectl --as-group a --as-group b): the values add up.
+      raw.set(spec, spec.kind === 'list' && fromArgv.has(spec) ? `${raw.get(spec)},${value}` : value);
+      fromArgv.add(spec);
+    }
   }
 
   const out: Record<string, unknown> = {};

@@ -153,10 +153,28 @@ describe('tagdrift cluster through a Kubernetes API (pod proxy) with one agent d
   });
 
   it('no agent answers at all → exit 3, still a report listing every node', async () => {
-    const res = await runCli(['cluster', '--kubeconfig', kubeconfig, '-o', 'json', '--selector', 'app=other']);
+    const res = await runCli(['cluster', '--kubeconfig', kubeconfig, '-o', 'json', '--agent-selector', 'app=other']);
     expect(res.code).toBe(3);
     const r = JSON.parse(res.stdout) as ClusterReport;
     expect(r.nodes.find((n) => n.node === 'node-a')!.status).toBe('unreachable');
+  });
+
+  it('-l selects workloads by their pods\' labels, as kubectl does; --as/--as-group impersonate; --request-timeout is accepted', async () => {
+    api.upsertPod({ metadata: { name: 'web-node-a', namespace: 'shop', uid: 'w', labels: { app: 'web' } }, spec: { nodeName: 'node-a', containers: [] }, status: {} });
+    api.upsertPod({ metadata: { name: 'web-node-b', namespace: 'shop', uid: 'w2', labels: { app: 'web' } }, spec: { nodeName: 'node-b', containers: [] }, status: {} });
+    api.upsertPod({ metadata: { name: 'api-node-a', namespace: 'shop', uid: 'a', labels: { app: 'api' } }, spec: { nodeName: 'node-a', containers: [] }, status: {} });
+    const all = JSON.parse((await runCli(['cluster', '--kubeconfig', kubeconfig, '-o', 'json'])).stdout) as ClusterReport;
+    expect(all.groups.flatMap((g) => g.findings).some((f) => f.containers.some((c) => c.pod?.startsWith('api-')))).toBe(true);
+    const before = api.impersonated.length;
+    const res = await runCli(['cluster', '--kubeconfig', kubeconfig, '-o', 'json', '-l', 'app=web', '--as', 'jane', '--as-group', 'devs', '--as-group', 'ops', '--request-timeout', '30s']);
+    expect(res.code, res.stderr).toBe(0);
+    const web = JSON.parse(res.stdout) as ClusterReport;
+    const containers = web.groups.flatMap((g) => g.findings).flatMap((f) => f.containers);
+    expect(containers.length).toBeGreaterThan(0);
+    expect(containers.every((c) => c.pod?.startsWith('web-'))).toBe(true);
+    expect(web.groups.flatMap((g) => g.findings).some((f) => f.code === 'digest-drift')).toBe(true);
+    expect(web.nodes.filter((n) => n.status === 'ok').map((n) => n.node)).toEqual(['node-a', 'node-b']);
+    expect(api.impersonated.slice(before)).toContainEqual({ user: 'jane', groups: ['devs', 'ops'] });
   });
 
   it('bad usage exits 2', async () => {

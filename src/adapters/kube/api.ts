@@ -54,13 +54,25 @@ export interface KubeconfigSelection {
   readonly context?: string | undefined;
   readonly cluster?: string | undefined;
   readonly user?: string | undefined;
+  /** kubectl's --as and --as-group: the API server acts as this identity (Impersonate-User/-Group). */
+  readonly as?: string | undefined;
+  readonly asGroups?: readonly string[] | undefined;
+}
+
+/** Impersonation headers, added after the credentials (as kubectl sends them). */
+function impersonate(o: https.RequestOptions, select: KubeconfigSelection): void {
+  if (!select.as && !(select.asGroups && select.asGroups.length > 0)) return;
+  const h = { ...(o.headers as Record<string, string | string[]>) };
+  if (select.as) h['impersonate-user'] = select.as;
+  if (select.asGroups && select.asGroups.length > 0) h['impersonate-group'] = [...select.asGroups];
+  o.headers = h;
 }
 
 export async function loadKubeApi(kubeconfig: string | undefined, select: KubeconfigSelection = {}): Promise<KubeApi | SourceFailure<KubeErrorKind>> {
   if (!kubeconfig) {
     const host = process.env['KUBERNETES_SERVICE_HOST'];
     if (!host) return new SourceFailure('not-configured', 'no --kubeconfig given and not running in a cluster');
-    return inClusterApi({ host, port: process.env['KUBERNETES_SERVICE_PORT'] ?? '443', dir: SERVICE_ACCOUNT_DIR });
+    return inClusterApi({ host, port: process.env['KUBERNETES_SERVICE_PORT'] ?? '443', dir: SERVICE_ACCOUNT_DIR }, select);
   }
   let KubeConfig: typeof import('@kubernetes/client-node').KubeConfig;
   try {
@@ -104,11 +116,12 @@ export async function loadKubeApi(kubeconfig: string | undefined, select: Kubeco
   if (!cluster) return new SourceFailure('not-configured', 'kubeconfig has no current cluster');
   return apiOver(cluster.server.replace(/\/+$/, ''), async (o) => {
     await kc.applyToHTTPSOptions(o);
+    impersonate(o, select);
   });
 }
 
 /** The API from inside a pod: `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`, the service account's CA and token. */
-export function inClusterApi(opts: { host: string; port: string; dir: string; scheme?: 'https' | 'http' }): KubeApi | SourceFailure<KubeErrorKind> {
+export function inClusterApi(opts: { host: string; port: string; dir: string; scheme?: 'https' | 'http' }, select: KubeconfigSelection = {}): KubeApi | SourceFailure<KubeErrorKind> {
   let ca: Buffer | undefined;
   try {
     ca = readFileSync(join(opts.dir, 'ca.crt'));
@@ -120,6 +133,7 @@ export function inClusterApi(opts: { host: string; port: string; dir: string; sc
     const token = (await readFile(join(opts.dir, 'token'), 'utf8')).trim();
     o.headers = { ...(o.headers as Record<string, string>), authorization: `Bearer ${token}` };
     if (ca) o.ca = ca;
+    impersonate(o, select);
   });
 }
 
