@@ -20,6 +20,7 @@ export async function runAgent(options: Options): Promise<number> {
   const log = createLogger(options.logLevel);
   const version = packageVersion();
   const listen = parseListen(options.listen);
+  const probeListen = parseListen(options.probeListen, '--probe-listen');
   const metrics = new Metrics({ version });
   const sources = await createSources(options, log, { onRuntimeCall: metrics.observeRuntimeCall, onRegistryRequest: metrics.observeRegistryRequest });
   const agent = new Agent(() => sources.deps(), { intervalMs: options.intervalMs, livenessTimeoutMs: options.livenessTimeoutMs, jitter: 0.1, collect: sources.collectOptions(), analyze: { mutableTagPatterns: options.mutableTags } }, log);
@@ -47,7 +48,6 @@ export async function runAgent(options: Options): Promise<number> {
   // 5,000 images, once per interval). `last-resort` is V8's flavour that also shrinks the heap.
   const fullGc = (globalThis as { gc?: (o?: object) => void }).gc;
   if (fullGc) agent.onScan(() => fullGc({ type: 'major', execution: 'sync', flavor: 'last-resort' }));
-  const probeListen = parseListen(options.probeListen, '--probe-listen');
   const probes = createProbeServer(agent);
   await new Promise<void>((resolve, reject) => {
     probes.once('error', reject);

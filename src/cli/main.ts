@@ -58,7 +58,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`tagdrift: ${e.problems.join('\ntagdrift: ')}\n`);
       process.exitCode = EXIT.usage;
     } else {
-      process.stderr.write(`tagdrift: ${(e as Error)?.stack ?? String(e)}\n`);
+      // One line for people; the stack only when asked for (TAGDRIFT_TRACE=1).
+      const err = e as Error;
+      process.stderr.write(process.env['TAGDRIFT_TRACE'] === '1' ? `tagdrift: ${err?.stack ?? String(e)}\n` : `tagdrift: ${String(err?.message ?? e).split('\n')[0]} (TAGDRIFT_TRACE=1 shows where)\n`);
       process.exitCode = EXIT.scanFailed;
     }
   },

@@ -337,7 +337,7 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
       continue;
     }
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (value.startsWith('-') && value.length > 1 && eq < 0)) {
+    if (value === undefined || (value.startsWith('-') && value.length > 1 && eq < 0 && !/^-\d/.test(value))) {
       problems.push(`${spec.flag} needs a value`);
       if (value !== undefined) i--;
     } else {
@@ -378,6 +378,18 @@ export function loadOptions(command: Command, argv: readonly string[], env: Node
     }
   }
   out['nodeName'] ??= hostname();
+  // Values that are URLs or addresses are checked here, so a bad one is a usage error, not a failure later.
+  const url = out['resolverUrl'];
+  if (typeof url === 'string') {
+    let ok = false;
+    try {
+      const u = new URL(url);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    } catch {
+      ok = false;
+    }
+    if (!ok) problems.push(`--resolver-url: ${JSON.stringify(url)} is not an http(s) URL like http://tagdrift-resolver.tagdrift.svc:9421`);
+  }
   if (problems.length > 0) throw new OptionsError(problems);
   return Object.freeze(out) as unknown as Options;
 }
