@@ -16,6 +16,44 @@ import { fileURLToPath } from 'node:url';
 import { TestBed } from './bed.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+/** `npm run demo -- --keep`: the node stays up with an agent on it until Ctrl-C. */
+const keep = process.argv.slice(2).includes('--keep');
+const unknown = process.argv.slice(2).filter((a) => a !== '--keep');
+if (unknown.length > 0) {
+  process.stderr.write(`demo: unknown argument ${JSON.stringify(unknown[0])} (the only one is --keep)\n`);
+  process.exit(2);
+}
+
+/** Runs the agent against the demo node and keeps everything up until SIGINT/SIGTERM, saying how to reach each part. */
+async function keepRunning(b: TestBed): Promise<void> {
+  const port = Number(process.env['DEMO_PORT'] ?? 9420);
+  const agent = spawn(process.execPath, [cli, 'agent', ...b.scanArgs(), '--listen', `127.0.0.1:${port}`, '--probe-listen', '127.0.0.1:0', '--interval', '30s'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const me = `node ${cli}`;
+  step('kept up: the node, its registry, the Kubernetes API and an agent (Ctrl-C tears it all down)');
+  process.stdout.write([
+    `the agent's page:        ${url}/`,
+    `its findings (JSON):     curl -s ${url}/v1/findings`,
+    `its metrics:             curl -s ${url}/metrics`,
+    `the cluster view:        ${me} cluster --endpoints 127.0.0.1:${port}`,
+    `scan the node again:     ${me} scan ${b.scanArgs().join(' ')}`,
+    `how it resolves tags:    ${me} registries --containerd-config ${b.containerd.configPath}`,
+    `the Kubernetes API:      KUBECONFIG=${b.kubeconfig}`,
+    `the registry:            ${b.upstream.url} (push with skopeo copy --dest-tls-verify=false …)`,
+    '',
+  ].join('\n'));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('close', r));
+}
 const step = (s: string) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
 
 step('starting a throwaway node: containerd + registry + Kubernetes API (loopback, temp dir)');
@@ -61,6 +99,7 @@ try {
   const child = spawn(process.execPath, [cli, 'scan', ...bed.scanArgs(), '--output', 'table'], { stdio: 'inherit' });
   code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   process.stdout.write(`\n(tagdrift scan exited ${code})\n`);
+  if (keep) await keepRunning(bed);
 } finally {
   step('tearing the node down');
   await bed.stop();
