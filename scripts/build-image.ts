@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { imageSbom } from './image-sbom.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const OUT = join(ROOT, '.tools', 'image');
@@ -146,7 +147,15 @@ export function buildImage(): BuiltImage {
   write(base, 'etc/nsswitch.conf', 'hosts: files dns\n');
   for (const d of ['tmp', 'root', 'home/nonroot']) mkdirSync(join(base, d), { recursive: true });
   chmodSync(join(base, 'tmp'), 0o1777);
-  const sbom = sh('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--omit', 'optional', '--package-lock-only']);
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const sbom = imageSbom({
+    npmSbom: sh('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--omit', 'optional', '--package-lock-only']),
+    created: new Date(epoch * 1000).toISOString(),
+    arch,
+    node: { version: readFileSync(join(ROOT, '.node-version'), 'utf8').trim(), file: node, path: '/usr/local/bin/node' },
+    libraries: sharedLibraries(node).map((lib) => ({ file: realpathSync(lib), path: lib })),
+    caBundle: { file: '/etc/ssl/certs/ca-certificates.crt', path: '/etc/ssl/certs/ca-certificates.crt' },
+  });
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'sbom.cdx.json'), sbom);
   write(base, 'usr/share/doc/tagdrift/sbom.cdx.json', sbom);
@@ -180,7 +189,7 @@ export function buildImage(): BuiltImage {
   };
   const config = Buffer.from(JSON.stringify({
     created,
-    architecture: process.arch === 'arm64' ? 'arm64' : 'amd64',
+    architecture: arch,
     os: 'linux',
     config: {
       User: IMAGE_CONFIG.user,
