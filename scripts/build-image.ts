@@ -22,6 +22,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, r
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { imageSbom } from './image-sbom.js';
+import { foreignRuntime, type ImageArch, type Runtime } from './foreign-runtime.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const OUT = join(ROOT, '.tools', 'image');
@@ -105,17 +106,61 @@ function layer(dir: string, epoch: number): { gz: Buffer; diffId: string } {
 export interface BuiltImage {
   layout: string;
   tag: string;
+  /** The image index (linux/amd64 + linux/arm64) the tag names. */
+  indexDigest: string;
+  /** This machine's platform child: what the real-bed tests run. */
   manifestDigest: string;
   configDigest: string;
   compressedBytes: number;
   uncompressedBytes: number;
   layers: { digest: string; size: number; diffId: string; bytes: number }[];
+  platforms: { platform: string; manifestDigest: string; compressedBytes: number; runtimeLayer: string }[];
+}
+
+function commitEpoch(): number {
+  return Number(process.env['SOURCE_DATE_EPOCH'] ?? (() => {
+    try {
+      return sh('git', ['log', '-1', '--format=%ct']).trim();
+    } catch {
+      return '0';
+    }
+  })());
+}
+
+/** This machine's runtime: the pinned Node.js and exactly the shared libraries ldd says it loads. */
+function hostRuntime(): Runtime {
+  const node = pinnedNode();
+  return { arch: process.arch === 'arm64' ? 'arm64' : 'amd64', node, libraries: sharedLibraries(node).map((lib) => ({ file: realpathSync(lib), path: lib })) };
+}
+
+/** Stages layer 1 for one platform: node, its libraries, CA certificates, passwd/group, the SBOM. */
+function stageRuntime(base: string, rt: Runtime, created: string): string {
+  const version = readFileSync(join(ROOT, '.node-version'), 'utf8').trim();
+  put(base, 'usr/local/bin/node', rt.node, 0o755);
+  const nodeLicense = join(dirname(dirname(rt.node)), 'LICENSE');
+  if (existsSync(nodeLicense)) put(base, 'usr/share/doc/nodejs/LICENSE', nodeLicense);
+  for (const lib of rt.libraries) put(base, lib.path, lib.file, 0o755);
+  put(base, 'etc/ssl/certs/ca-certificates.crt', '/etc/ssl/certs/ca-certificates.crt');
+  write(base, 'etc/passwd', 'root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/usr/sbin/nologin\n');
+  write(base, 'etc/group', 'root:x:0:\nnonroot:x:65532:\n');
+  write(base, 'etc/nsswitch.conf', 'hosts: files dns\n');
+  for (const d of ['tmp', 'root', 'home/nonroot']) mkdirSync(join(base, d), { recursive: true });
+  chmodSync(join(base, 'tmp'), 0o1777);
+  const sbom = imageSbom({
+    npmSbom: sh('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--omit', 'optional', '--package-lock-only']),
+    created,
+    arch: rt.arch,
+    node: { version, file: rt.node, path: '/usr/local/bin/node' },
+    libraries: rt.libraries,
+    caBundle: { file: '/etc/ssl/certs/ca-certificates.crt', path: '/etc/ssl/certs/ca-certificates.crt' },
+  });
+  write(base, 'usr/share/doc/tagdrift/sbom.cdx.json', sbom);
+  return sbom;
 }
 
 export function buildImage(): BuiltImage {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('dist/src missing: npm run build first');
-  const node = pinnedNode();
   const revision = (() => {
     try {
       return sh('git', ['rev-parse', 'HEAD']).trim();
@@ -123,44 +168,16 @@ export function buildImage(): BuiltImage {
       return 'unknown';
     }
   })();
-  const epoch = Number(process.env['SOURCE_DATE_EPOCH'] ?? (() => {
-    try {
-      return sh('git', ['log', '-1', '--format=%ct']).trim();
-    } catch {
-      return '0';
-    }
-  })());
+  const epoch = commitEpoch();
+  const created = new Date(epoch * 1000).toISOString();
+  const host = hostRuntime();
+  const other: ImageArch = host.arch === 'amd64' ? 'arm64' : 'amd64';
+  const runtimes = [host, foreignRuntime(ROOT, other, readFileSync(join(ROOT, '.node-version'), 'utf8').trim())];
   rmSync(OUT, { recursive: true, force: true });
-  const base = join(OUT, 'stage', 'runtime');
-  const app = join(OUT, 'stage', 'app');
-  mkdirSync(base, { recursive: true });
-  mkdirSync(app, { recursive: true });
-
-  // Layer 1: runtime.
-  put(base, 'usr/local/bin/node', node, 0o755);
-  const nodeLicense = join(dirname(dirname(node)), 'LICENSE');
-  if (existsSync(nodeLicense)) put(base, 'usr/share/doc/nodejs/LICENSE', nodeLicense);
-  for (const lib of sharedLibraries(node)) put(base, lib, lib, 0o755);
-  put(base, 'etc/ssl/certs/ca-certificates.crt', '/etc/ssl/certs/ca-certificates.crt');
-  write(base, 'etc/passwd', 'root:x:0:0:root:/root:/usr/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/usr/sbin/nologin\n');
-  write(base, 'etc/group', 'root:x:0:\nnonroot:x:65532:\n');
-  write(base, 'etc/nsswitch.conf', 'hosts: files dns\n');
-  for (const d of ['tmp', 'root', 'home/nonroot']) mkdirSync(join(base, d), { recursive: true });
-  chmodSync(join(base, 'tmp'), 0o1777);
-  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
-  const sbom = imageSbom({
-    npmSbom: sh('npm', ['sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev', '--omit', 'optional', '--package-lock-only']),
-    created: new Date(epoch * 1000).toISOString(),
-    arch,
-    node: { version: readFileSync(join(ROOT, '.node-version'), 'utf8').trim(), file: node, path: '/usr/local/bin/node' },
-    libraries: sharedLibraries(node).map((lib) => ({ file: realpathSync(lib), path: lib })),
-    caBundle: { file: '/etc/ssl/certs/ca-certificates.crt', path: '/etc/ssl/certs/ca-certificates.crt' },
-  });
   mkdirSync(OUT, { recursive: true });
-  writeFileSync(join(OUT, 'sbom.cdx.json'), sbom);
-  write(base, 'usr/share/doc/tagdrift/sbom.cdx.json', sbom);
 
-  // Layer 2: the app, production dependencies only.
+  // Layer 2: the app, production dependencies only (JavaScript and protos: the same on every platform).
+  const app = join(OUT, 'stage', 'app');
   const appDir = join(app, 'app');
   mkdirSync(appDir, { recursive: true });
   for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(ROOT, f), join(appDir, f));
@@ -169,8 +186,8 @@ export function buildImage(): BuiltImage {
   rmSync(join(appDir, 'node_modules', '.package-lock.json'), { force: true });
   cpSync(join(ROOT, 'dist', 'src'), join(appDir, 'dist', 'src'), { recursive: true, filter: (p) => !p.endsWith('.map') });
   cpSync(join(ROOT, 'protos'), join(appDir, 'protos'), { recursive: true });
+  const appLayer = layer(app, epoch);
 
-  const layers = [layer(base, epoch), layer(app, epoch)];
   const blobs = join(OUT, 'oci', 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const blob = (b: Buffer): string => {
@@ -178,7 +195,6 @@ export function buildImage(): BuiltImage {
     writeFileSync(join(blobs, d.slice(7)), b);
     return d;
   };
-  const created = new Date(epoch * 1000).toISOString();
   const labels = {
     'org.opencontainers.image.title': 'tagdrift',
     'org.opencontainers.image.version': pkg.version,
@@ -187,45 +203,66 @@ export function buildImage(): BuiltImage {
     'org.opencontainers.image.licenses': 'Apache-2.0',
     'org.opencontainers.image.created': created,
   };
-  const config = Buffer.from(JSON.stringify({
-    created,
-    architecture: arch,
-    os: 'linux',
-    config: {
-      User: IMAGE_CONFIG.user,
-      WorkingDir: IMAGE_CONFIG.workingDir,
-      Entrypoint: IMAGE_CONFIG.entrypoint,
-      Cmd: IMAGE_CONFIG.cmd,
-      Env: Object.entries(IMAGE_CONFIG.env).map(([k, v]) => `${k}=${v}`),
-      ExposedPorts: Object.fromEntries(IMAGE_CONFIG.exposedPorts.map((p) => [p, {}])),
-      Labels: labels,
-    },
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: [{ created, created_by: 'scripts/build-image.ts: runtime (node, shared libraries, CA certificates, passwd)' }, { created, created_by: 'scripts/build-image.ts: app (/app)' }],
-  }));
-  const layerDescs = layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: blob(l.gz), size: l.gz.length }));
-  const configDigest = blob(config);
-  const manifest = Buffer.from(JSON.stringify({
+  const children = runtimes.map((rt) => {
+    const base = join(OUT, 'stage', `runtime-${rt.arch}`);
+    mkdirSync(base, { recursive: true });
+    const sbom = stageRuntime(base, rt, created);
+    writeFileSync(join(OUT, rt === host ? 'sbom.cdx.json' : `sbom-${rt.arch}.cdx.json`), sbom);
+    const layers = [layer(base, epoch), appLayer];
+    const config = Buffer.from(JSON.stringify({
+      created,
+      architecture: rt.arch,
+      os: 'linux',
+      config: {
+        User: IMAGE_CONFIG.user,
+        WorkingDir: IMAGE_CONFIG.workingDir,
+        Entrypoint: IMAGE_CONFIG.entrypoint,
+        Cmd: IMAGE_CONFIG.cmd,
+        Env: Object.entries(IMAGE_CONFIG.env).map(([k, v]) => `${k}=${v}`),
+        ExposedPorts: Object.fromEntries(IMAGE_CONFIG.exposedPorts.map((p) => [p, {}])),
+        Labels: labels,
+      },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: [{ created, created_by: 'scripts/build-image.ts: runtime (node, shared libraries, CA certificates, passwd)' }, { created, created_by: 'scripts/build-image.ts: app (/app)' }],
+    }));
+    const layerDescs = layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: blob(l.gz), size: l.gz.length }));
+    const configDigest = blob(config);
+    const manifest = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: layerDescs,
+      annotations: labels,
+    }));
+    const manifestDigest = blob(manifest);
+    return {
+      rt, base, layers, layerDescs, configDigest, manifestDigest, manifestSize: manifest.length,
+      compressedBytes: layerDescs.reduce((n, l) => n + l.size, 0) + config.length + manifest.length,
+    };
+  });
+  const index = Buffer.from(JSON.stringify({
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: layerDescs,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: children.map((c) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: c.manifestDigest, size: c.manifestSize, platform: { architecture: c.rt.arch, os: 'linux' } })),
     annotations: labels,
   }));
-  const manifestDigest = blob(manifest);
+  const indexDigest = blob(index);
   writeFileSync(join(OUT, 'oci', 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(join(OUT, 'oci', 'index.json'), JSON.stringify({
     schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': pkg.version } }],
+    manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: indexDigest, size: index.length, annotations: { 'org.opencontainers.image.ref.name': pkg.version } }],
   }));
+  const mine = children[0]!;
   const built: BuiltImage = {
     layout: join(OUT, 'oci'),
     tag: pkg.version,
-    manifestDigest,
-    configDigest,
-    compressedBytes: layerDescs.reduce((n, l) => n + l.size, 0) + config.length + manifest.length,
-    uncompressedBytes: sizeOf(base) + sizeOf(app),
-    layers: layers.map((l, i) => ({ digest: layerDescs[i]!.digest, size: layerDescs[i]!.size, diffId: l.diffId, bytes: sizeOf(i === 0 ? base : app) })),
+    indexDigest,
+    manifestDigest: mine.manifestDigest,
+    configDigest: mine.configDigest,
+    compressedBytes: mine.compressedBytes,
+    uncompressedBytes: sizeOf(mine.base) + sizeOf(app),
+    layers: mine.layers.map((l, i) => ({ digest: mine.layerDescs[i]!.digest, size: mine.layerDescs[i]!.size, diffId: l.diffId, bytes: sizeOf(i === 0 ? mine.base : app) })),
+    platforms: children.map((c) => ({ platform: `linux/${c.rt.arch}`, manifestDigest: c.manifestDigest, compressedBytes: c.compressedBytes, runtimeLayer: c.base })),
   };
   writeFileSync(join(OUT, 'image.json'), `${JSON.stringify(built, null, 2)}\n`);
   return built;
@@ -238,10 +275,11 @@ function sizeOf(dir: string): number {
 if (process.argv[1]?.endsWith('build-image.ts')) {
   const built = buildImage();
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  console.log(`image ${built.layout}:${built.tag}  manifest ${built.manifestDigest}`);
+  console.log(`image ${built.layout}:${built.tag}  index ${built.indexDigest}`);
+  for (const p of built.platforms) console.log(`  ${p.platform} manifest ${p.manifestDigest}, ${(p.compressedBytes / 1024 / 1024).toFixed(1)} MiB compressed`);
   console.log(`size: ${mib(built.compressedBytes)} compressed (budget ${mib(IMAGE_BUDGET_BYTES)}), ${mib(built.uncompressedBytes)} unpacked`);
   for (const [i, l] of built.layers.entries()) console.log(`  layer ${i + 1} ${i === 0 ? 'runtime' : 'app    '} ${mib(l.size)} compressed, ${mib(l.bytes)} unpacked`);
-  if (built.compressedBytes > IMAGE_BUDGET_BYTES) {
+  if (built.platforms.some((p) => p.compressedBytes > IMAGE_BUDGET_BYTES)) {
     console.error('image is over its size budget');
     process.exitCode = 1;
   }

@@ -45,7 +45,7 @@ export interface ImageContents {
   readonly arch: 'amd64' | 'arm64';
   readonly node: { readonly version: string; readonly file: string; readonly path: string };
   /** Shared libraries: the file on this machine (resolved) and the path in the image. */
-  readonly libraries: readonly { readonly file: string; readonly path: string }[];
+  readonly libraries: readonly { readonly file: string; readonly path: string; readonly pkg?: { readonly name: string; readonly version: string; readonly arch: string } }[];
   readonly caBundle: { readonly file: string; readonly path: string };
 }
 
@@ -60,7 +60,7 @@ export function imageSbom(c: ImageContents): string {
   });
   const byPackage = new Map<string, Component>();
   for (const lib of c.libraries) {
-    const pkg = debianPackageOf(lib.file) ?? debianPackageOf(lib.path);
+    const pkg = lib.pkg ?? debianPackageOf(lib.file) ?? debianPackageOf(lib.path);
     if (!pkg) {
       extra.push({ type: 'file', name: lib.path, hashes: [{ alg: 'SHA-256', content: sha256File(lib.file) }], properties: [{ name: 'tagdrift:path', value: lib.path }] });
       continue;

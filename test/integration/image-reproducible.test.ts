@@ -6,10 +6,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildImage, sharedLibraries } from '../../scripts/build-image.js';
+import { elfNeeds } from '../../scripts/foreign-runtime.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -18,6 +19,8 @@ describe('the image build', () => {
     const first = buildImage();
     const sbomFirst = readFileSync(join(ROOT, '.tools', 'image', 'sbom.cdx.json'), 'utf8');
     const second = buildImage();
+    expect(second.indexDigest).toBe(first.indexDigest);
+    expect(second.platforms).toEqual(first.platforms);
     expect(second.manifestDigest).toBe(first.manifestDigest);
     expect(second.layers.map((l) => l.digest)).toEqual(first.layers.map((l) => l.digest));
     const sbom = JSON.parse(readFileSync(join(ROOT, '.tools', 'image', 'sbom.cdx.json'), 'utf8')) as {
@@ -45,4 +48,26 @@ describe('the image build', () => {
     // The npm packages are still there.
     expect(sbom.components.some((c) => c.purl?.startsWith('pkg:npm/fastify@'))).toBe(true);
   }, 300_000);
+
+  it('is an index of linux/amd64 and linux/arm64; the arm64 child is an AArch64 Node.js with every library and its loader in the image', () => {
+    const built = JSON.parse(readFileSync(join(ROOT, '.tools', 'image', 'image.json'), 'utf8')) as ReturnType<typeof buildImage>;
+    const index = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${built.layout}:${built.tag}`], { encoding: 'utf8' })) as { mediaType: string; manifests: { digest: string; platform: { architecture: string; os: string } }[] };
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(index.manifests.map((m) => `${m.platform.os}/${m.platform.architecture}`).sort()).toEqual(['linux/amd64', 'linux/arm64']);
+    const arm = built.platforms.find((p) => p.platform === 'linux/arm64')!;
+    expect(index.manifests.find((m) => m.platform.architecture === 'arm64')!.digest).toBe(arm.manifestDigest);
+    const config = JSON.parse(execFileSync('skopeo', ['inspect', '--config', '--raw', '--override-arch', 'arm64', `oci:${built.layout}:${built.tag}`], { encoding: 'utf8' })) as { architecture: string };
+    expect(config.architecture).toBe('arm64');
+    const node = join(arm.runtimeLayer, 'usr/local/bin/node');
+    const elf = elfNeeds(node);
+    expect(elf.machine).toBe('AArch64');
+    for (const lib of elf.needed) expect(existsSync(join(arm.runtimeLayer, 'lib/aarch64-linux-gnu', lib)), lib).toBe(true);
+    expect(existsSync(join(arm.runtimeLayer, elf.interpreter!)), elf.interpreter).toBe(true);
+    // Each library it carries is itself AArch64 code.
+    for (const lib of elf.needed) expect(elfNeeds(join(arm.runtimeLayer, 'lib/aarch64-linux-gnu', lib)).machine, lib).toBe('AArch64');
+    const sbom = JSON.parse(readFileSync(join(ROOT, '.tools', 'image', 'sbom-arm64.cdx.json'), 'utf8')) as { components: { name: string; purl?: string }[] };
+    for (const name of ['libc6', 'libstdc++6', 'libgcc-s1', 'libatomic1']) {
+      expect(sbom.components.find((c) => c.name === name)?.purl, name).toMatch(/^pkg:deb\/debian\/.+\?arch=arm64$/);
+    }
+  });
 });
