@@ -3,7 +3,8 @@
  * idle or slow connections to the API port, or requests waiting on token reviews, leaves
  * kubelet's probes answered. It serves `/healthz` and `/readyz` only, keeps no connection
  * alive, and gives a client 2 s to send its request. The NetworkPolicy does not admit this
- * port from pods; kubelet probes from the node, which NetworkPolicies do not filter.
+ * port from pods; kubelet probes from the node, whose traffic to its own pods most network
+ * plugins let through whatever the policy says (some need the node's address allowed).
  */
 import http from 'node:http';
 import type { AgentView } from './app.js';
