@@ -11,7 +11,6 @@ import { createProbeServer } from '../server/probe-server.js';
 import { packageVersion } from '../version.js';
 import { createSources } from './sources.js';
 import { parseListen } from './listen.js';
-export { parseListen } from './listen.js';
 import { createApiAuthorizer } from '../server/api-auth.js';
 import { EventRecorder } from '../agent/events.js';
 import { SourceFailure } from '../collect/ports.js';

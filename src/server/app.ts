@@ -15,7 +15,6 @@ import type { ApiAuthorizer } from './api-auth.js';
 import { HTML_CSP, renderHtml } from '../render/html.js';
 import { gzipPieces, jsonPieces } from './json-pieces.js';
 import { unacceptableTarget } from './request-target.js';
-export { unacceptableTarget } from './request-target.js';
 import { schemaController } from './schema-compilers.js';
 
 export interface AgentView {

@@ -138,7 +138,7 @@ export { withoutUserinfo } from '../../domain/redact.js';
 const CREDENTIAL_KEYS: readonly NodeCredentialKind[] = ['username', 'password', 'auth', 'identitytoken'];
 
 /** The host containerd files an `auths."<key>"` entry under: the URL's host when it has a scheme, else the key as written. */
-export function legacyAuthsHost(key: string): string | undefined {
+function legacyAuthsHost(key: string): string | undefined {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(key)) return key;
   try {
     return new URL(key).host;

@@ -12,7 +12,7 @@ import type { NodeCredentialSource } from '../../domain/registry-config.js';
 import type { Credential } from './auth.js';
 import type { NodeCredential } from './client.js';
 
-export function credentialSourceText(src: NodeCredentialSource & { readonly host: string }): string {
+function credentialSourceText(src: NodeCredentialSource & { readonly host: string }): string {
   const file = src.files[src.files.length - 1] ?? 'config.toml';
   const key = src.legacyAuths !== undefined ? `auths."${src.legacyAuths}"` : `configs."${src.host}".auth`;
   return `${file} (plugins."${src.plugin}".registry.${key})`;
