@@ -34,6 +34,10 @@ if [ "$mode" != demo ] && ! command -v kubectl >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends kubectl >/dev/null 2>&1 \
     || { echo "kubectl is not installable from this machine's apt sources: install kubectl >= 1.21 (kubectl kustomize renders deploy/)" >&2; exit 1; }
 fi
+# The real-node tier also runs containerd 1.7.24 and 2.1.9, fetched under .tools/ without touching apt's sources.
+if [ "$mode" != demo ]; then
+  bash scripts/containerd-releases.sh
+fi
 # Debian's packages start services where systemd runs; the test bed runs its own
 # instances in temp dirs and never touches the system ones.
 # shellcheck source=scripts/pinned-node.sh

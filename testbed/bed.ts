@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContainerdNode, type RegistryRoute } from './containerd.js';
+import { release, type ReleaseName } from './releases.js';
 import { buildImage, buildIndexImage, pushImage, pushIndex, type BuiltImage, type BuiltIndex, type ImageSpecInput, type IndexSpecInput } from './images.js';
 import { FakeKubeApi } from './kube-api.js';
 import { Kubelet } from './kubelet.js';
@@ -28,9 +29,17 @@ export interface TestBedOptions {
    * reach it. For running the agent's image as the DaemonSet does.
    */
   readonly nodeLayout?: boolean;
+  /**
+   * Lay the node out as k3s does (socket /run/k3s/containerd/containerd.sock, configuration under
+   * /var/lib/rancher/k3s/agent/etc/containerd), in containerd's own mount namespace; commands run
+   * there with containerd.nodeCommand see the node as an operator's shell on it does.
+   */
+  readonly k3sLayout?: boolean;
   /** Address the upstream registry listens on (default loopback): a routable one for a shared resolver. */
   readonly registryAddress?: string;
   /** Reuse registries from another bed (several nodes, one registry). */
+  /** Which real containerd release runs the node (default: TAGDRIFT_BED_CONTAINERD, else the system's 1.6.20). */
+  readonly release?: ReleaseName;
   readonly shared?: { upstream: RunningRegistry; mirror?: RunningRegistry; sandboxImage: string };
 }
 
@@ -54,7 +63,7 @@ export class TestBed {
   }
 
   static async start(options: TestBedOptions = {}): Promise<TestBed> {
-    requireBinaries(['containerd', 'containerd-shim-runc-v2', 'runc', 'docker-registry', 'skopeo', 'gcc', 'tar']);
+    requireBinaries(['runc', 'docker-registry', 'skopeo', 'gcc', 'tar']);
     if (process.getuid?.() !== 0) throw new Error('test bed: containerd needs root');
     const dir = mkdtempSync(join(tmpdir(), 'tagdrift-bed-'));
     const nodeName = options.nodeName ?? 'testbed-node';
@@ -81,7 +90,7 @@ export class TestBed {
           ...(options.mirrorResolves && mirror ? { mirrors: [{ url: mirror.url, capabilities: ['pull', 'resolve'] }] } : {}),
         },
       ];
-      const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes, ...(options.criDropIn ? { criDropIn: options.criDropIn } : {}), ...(options.nodeLayout ? { nodePaths: true } : {}) });
+      const containerd = new ContainerdNode({ dir: join(dir, 'node'), sandboxImage: sandboxImage!, routes, ...(options.criDropIn ? { criDropIn: options.criDropIn } : {}), ...(options.nodeLayout ? { nodePaths: true } : options.k3sLayout ? { nodePaths: 'k3s' as const } : {}), release: release(options.release ?? (process.env['TAGDRIFT_BED_CONTAINERD'] as ReleaseName | undefined)) });
       cleanup.push(() => containerd.stop());
       await containerd.start();
       const kube = new FakeKubeApi();

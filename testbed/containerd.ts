@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { RELEASES, type ContainerdRelease } from './releases.js';
 import { isAlive, killPids, listProcesses, run, spawnLogged, waitFor, withDescendants } from './proc.js';
 
 export interface RegistryRoute {
@@ -40,7 +41,9 @@ export interface ContainerdOptions {
    * files under the bed's dir; nothing outside it is written (the two mount points are
    * created if absent, empty).
    */
-  readonly nodePaths?: boolean;
+  readonly nodePaths?: boolean | 'k3s';
+  /** Which real containerd runs (default: the system's 1.6.20). */
+  readonly release?: ContainerdRelease;
 }
 
 export function hostsToml(route: RegistryRoute): string {
@@ -54,10 +57,23 @@ export function hostsToml(route: RegistryRoute): string {
   return lines.join('\n');
 }
 
-export function containerdConfig(dir: string, sandboxImage: string, nodePaths = false): string {
-  const cri = 'plugins."io.containerd.grpc.v1.cri"';
-  const sock = nodePaths ? '/run/containerd/containerd.sock' : `${dir}/containerd.sock`;
-  return `version = 2
+/**
+ * The node's config.toml, as that release is really configured: version 2 with the one CRI plugin
+ * for 1.x, version 3 with the split `io.containerd.cri.v1.runtime` / `io.containerd.cri.v1.images`
+ * plugins for 2.x (2.x has no `disable_cgroup`). Returns the file and the table holding
+ * `config_path` (a drop-in may carry it instead).
+ */
+/** Where a node keeps containerd's configuration and socket directories, per layout (nodePaths). */
+export const NODE_DIRS = {
+  containerd: { etc: '/etc/containerd', run: '/run/containerd' },
+  k3s: { etc: '/var/lib/rancher/k3s/agent/etc/containerd', run: '/run/k3s/containerd' },
+} as const;
+
+export function containerdConfig(dir: string, sandboxImage: string, nodePaths: boolean | 'k3s' = false, configVersion: 2 | 3 = 2): { text: string; registryTable: string; criStart: string } {
+  const node = nodePaths ? NODE_DIRS[nodePaths === 'k3s' ? 'k3s' : 'containerd'] : undefined;
+  const sock = node ? `${node.run}/containerd.sock` : `${dir}/containerd.sock`;
+  const certs = node ? `${node.etc}/certs.d` : `${dir}/certs.d`;
+  const head = `version = ${configVersion}
 root = "${dir}/root"
 state = "${dir}/state"
 
@@ -70,7 +86,52 @@ state = "${dir}/state"
 [plugins."io.containerd.internal.v1.opt"]
   path = "${dir}/opt"
 
-[${cri}]
+`;
+  if (configVersion === 3) {
+    const rt = 'plugins."io.containerd.cri.v1.runtime"';
+    const im = 'plugins."io.containerd.cri.v1.images"';
+    const criStart = `[${rt}]`;
+    const registryTable = `[${im}.registry]`;
+    return {
+      criStart,
+      registryTable,
+      text: `${head}${criStart}
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+
+[${rt}.cni]
+  bin_dirs = ["${dir}/cni/bin"]
+  conf_dir = "${dir}/cni/conf"
+
+[${rt}.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[${rt}.containerd.runtimes.runc.options]
+  Root = "${dir}/runc"
+
+[${im}]
+  snapshotter = "native"
+
+# 2.1 pulls through the transfer service, whose unpack targets overlayfs unless told otherwise.
+[[plugins."io.containerd.transfer.v1.local".unpack_config]]
+  platform = "linux/${process.arch === 'arm64' ? 'arm64' : 'amd64'}"
+  snapshotter = "native"
+
+[${im}.pinned_images]
+  sandbox = "${sandboxImage}"
+
+${registryTable}
+  config_path = "${certs}"
+`,
+    };
+  }
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  const criStart = `[${cri}]`;
+  const registryTable = `[${cri}.registry]`;
+  return {
+    criStart,
+    registryTable,
+    text: `${head}${criStart}
   disable_cgroup = true
   disable_apparmor = true
   restrict_oom_score_adj = true
@@ -89,9 +150,10 @@ state = "${dir}/state"
 [${cri}.containerd.runtimes.runc.options]
   Root = "${dir}/runc"
 
-[${cri}.registry]
-  config_path = "${nodePaths ? '/etc/containerd/certs.d' : `${dir}/certs.d`}"
-`;
+${registryTable}
+  config_path = "${certs}"
+`,
+  };
 }
 
 export class ContainerdNode {
@@ -104,8 +166,10 @@ export class ContainerdNode {
   readonly runDir: string;
   /** Mount namespaces of every containerd started (nodePaths), to find their shims at stop. */
   private readonly mountNamespaces = new Set<string>();
+  readonly release: ContainerdRelease;
 
   constructor(private readonly opts: ContainerdOptions) {
+    this.release = opts.release ?? RELEASES['1.6'];
     this.etcDir = opts.nodePaths ? join(opts.dir, 'etc-containerd') : opts.dir;
     this.runDir = opts.nodePaths ? join(opts.dir, 'run-containerd') : opts.dir;
     this.socket = join(this.runDir, 'containerd.sock');
@@ -127,15 +191,16 @@ export class ContainerdNode {
     for (const sub of ['root', 'state', 'opt', 'runc', 'cni/bin', 'cni/conf', 'logs']) mkdirSync(join(dir, sub), { recursive: true });
     mkdirSync(this.etcDir, { recursive: true });
     mkdirSync(this.runDir, { recursive: true });
-    const config = containerdConfig(dir, this.opts.sandboxImage, this.opts.nodePaths);
+    const { text: config, registryTable, criStart } = containerdConfig(dir, this.opts.sandboxImage, this.opts.nodePaths, this.release.configVersion);
     if (this.opts.criDropIn) {
-      const at = config.indexOf('[plugins."io.containerd.grpc.v1.cri"]');
+      const at = config.indexOf(criStart);
       const cri = config.slice(at);
-      const withoutRegistry = cri.slice(0, cri.indexOf('[plugins."io.containerd.grpc.v1.cri".registry]'));
+      const withoutRegistry = cri.slice(0, cri.indexOf(registryTable));
       const glob = this.opts.criDropIn === 'relative-glob' ? 'conf.d/*.toml' : join(dir, 'conf.d', '*.toml');
       mkdirSync(join(dir, 'conf.d'), { recursive: true });
       writeFileSync(this.configPath, `imports = ["${glob}"]\n${config.slice(0, at)}${withoutRegistry}`);
-      writeFileSync(join(dir, 'conf.d', 'cri.toml'), `version = 2\n\n${cri}`);
+      // 1.x replaces the plugin table wholesale, so its drop-in repeats the CRI table; 2.x deep-merges.
+      writeFileSync(join(dir, 'conf.d', 'cri.toml'), `version = ${this.release.configVersion}\n\n${this.release.configVersion === 3 ? config.slice(config.indexOf(registryTable)) : cri}`);
     } else {
       writeFileSync(this.configPath, config);
     }
@@ -152,12 +217,15 @@ export class ContainerdNode {
 
   private async launch(): Promise<void> {
     const log = join(this.opts.dir, 'containerd.log');
+    // containerd finds containerd-shim-runc-v2 on PATH: its own release's shim first.
+    const env = { ...process.env, PATH: `${this.release.binDir}:${process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` };
     if (this.opts.nodePaths) {
-      for (const p of ['/etc/containerd', '/run/containerd']) mkdirSync(p, { recursive: true });
-      const script = 'mount --bind "$0" /etc/containerd && mount --bind "$1" /run/containerd && exec containerd --config /etc/containerd/config.toml';
-      this.child = spawnLogged('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, this.etcDir, this.runDir], log, '/');
+      const node = NODE_DIRS[this.opts.nodePaths === 'k3s' ? 'k3s' : 'containerd'];
+      for (const p of [node.etc, node.run]) mkdirSync(p, { recursive: true });
+      const script = 'mount --bind "$0" "$2" && mount --bind "$1" "$3" && exec containerd --config "$2/config.toml"';
+      this.child = spawnLogged('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, this.etcDir, this.runDir, node.etc, node.run], log, '/', env);
     } else {
-      this.child = spawnLogged('containerd', ['--config', this.configPath], log, this.opts.criDropIn ? '/' : undefined);
+      this.child = spawnLogged(join(this.release.binDir, 'containerd'), ['--config', this.configPath], log, this.opts.criDropIn ? '/' : undefined, env);
     }
     const pid = this.child.pid!;
     // The socket file of a killed containerd stays behind: wait until the new one accepts.
@@ -180,6 +248,16 @@ export class ContainerdNode {
     } catch {
       return '(no log)';
     }
+  }
+
+  /**
+   * Runs a command as a process on this node sees the machine (nodePaths): inside containerd's mount
+   * namespace, where the node's configuration and socket directories are at their node paths.
+   */
+  nodeCommand(cmd: string, args: readonly string[]): { cmd: string; args: string[] } {
+    const pid = this.child?.pid;
+    if (!this.opts.nodePaths || !pid) throw new Error('nodeCommand: only for a running node laid out at node paths');
+    return { cmd: 'nsenter', args: [`--mount=/proc/${pid}/ns/mnt`, '--', cmd, ...args] };
   }
 
   /** Kills containerd only (shims and containers keep running), as a crash would. */

@@ -195,6 +195,11 @@ export class Kubelet {
     return { sandboxId: podSandboxId, containerIds };
   }
 
+  /** Any CRI call as the runtime answers it (observation in tests: what this release really says). */
+  raw<T = any>(service: 'runtime' | 'image', method: string, req: object = {}): Promise<T> {
+    return this.call<T>(service === 'runtime' ? this.runtime : this.images, method, req, 10_000);
+  }
+
   /** StopContainer with the pod's grace period: SIGTERM, then SIGKILL after `timeoutSeconds`. */
   async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
     await this.call(this.runtime, 'StopContainer', { containerId, timeout: String(timeoutSeconds) }, (timeoutSeconds + 30) * 1000);

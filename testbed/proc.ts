@@ -38,9 +38,9 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
   });
 }
 
-export function spawnLogged(cmd: string, args: readonly string[], logFile: string, cwd?: string): ChildProcess {
+export function spawnLogged(cmd: string, args: readonly string[], logFile: string, cwd?: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: false, ...(cwd ? { cwd } : {}) });
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: false, ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
   child.on('error', () => undefined);
   return child;
 }

@@ -1,7 +1,8 @@
 /** `tagdrift registries`: how this node resolves tags, from config.toml and hosts.toml, without needing a runtime. */
 import { outputFormat, serialize, terminalWidth, useColor, wrap } from '../render/output.js';
 import { createCriClient } from '../adapters/cri/client.js';
-import { createHostFiles } from '../adapters/containerd/host-files.js';
+import { createHostFiles, nodeFileExists } from '../adapters/containerd/host-files.js';
+import { runtimeEndpointFor } from '../adapters/cri/endpoint.js';
 import { analyzeRegistryConfig } from '../report/analyze.js';
 import { collectRegistryConfig } from '../collect/collect.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
@@ -14,14 +15,15 @@ import { checkExplicitPaths } from './explicit-paths.js';
 
 export async function runRegistries(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
   checkExplicitPaths(options, ['containerdConfig']);
+  const files = createHostFiles(options.hostRoot);
   let runtime: RuntimeInfo | undefined;
   if (!options.runtimeVersion) {
-    const client = createCriClient({ endpoint: options.runtimeEndpoint, timeoutMs: Math.min(options.runtimeTimeoutMs, 2000) });
+    const client = createCriClient({ endpoint: runtimeEndpointFor(options.runtimeEndpoint, nodeFileExists(files)), timeoutMs: Math.min(options.runtimeTimeoutMs, 2000) });
     runtime = await client.version().catch(() => undefined);
     client.close();
   }
   const read = collectRegistryConfig(
-    createHostFiles(options.hostRoot),
+    files,
     { hostRoot: options.hostRoot, ...(options.containerdConfig ? { configFile: options.containerdConfig } : {}), ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}) },
     runtime,
   );

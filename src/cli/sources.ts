@@ -1,9 +1,10 @@
 /** Wiring shared by `scan` and `agent`: the runtime client, the pod source, the node's files and the registry client. */
 import { readFileSync } from 'node:fs';
 import { createCriClient } from '../adapters/cri/client.js';
+import { runtimeEndpointFor } from '../adapters/cri/endpoint.js';
 import { kubePodSource } from '../adapters/kube/pods.js';
 import { loadKubeApi, type KubeApi } from '../adapters/kube/api.js';
-import { createHostFiles, type HostFiles } from '../adapters/containerd/host-files.js';
+import { createHostFiles, nodeFileExists, type HostFiles } from '../adapters/containerd/host-files.js';
 import { RegistryClient } from '../adapters/registry/client.js';
 import { createRegistryLookup } from '../adapters/registry/lookup.js';
 import { createSharedLookup, ResolverHealth } from '../adapters/registry/shared-lookup.js';
@@ -52,10 +53,11 @@ function tokenFrom(file: string | undefined): (() => string | undefined) | undef
 export async function createSources(options: Options, log: Logger, hooks: SourceHooks = {}): Promise<Sources> {
   const credentials = options.registryAuthFile ? loadCredentials(options.registryAuthFile) : new Map();
   if (credentials instanceof Error) throw new OptionsError([credentials.message]);
+  const hostFiles = createHostFiles(options.hostRoot);
   let runtime: RuntimeClient | SourceFailure;
   try {
     runtime = createCriClient({
-      endpoint: options.runtimeEndpoint,
+      endpoint: runtimeEndpointFor(options.runtimeEndpoint, nodeFileExists(hostFiles)),
       timeoutMs: options.runtimeTimeoutMs,
       onCall: (method, code, seconds) => {
         log.debug('cri call', { method, code, seconds });
@@ -77,7 +79,6 @@ export async function createSources(options: Options, log: Logger, hooks: Source
           },
         })
       : undefined;
-  const hostFiles = createHostFiles(options.hostRoot);
   // Answers that outlive a flapping source, across scans (agent only: a single scan has nothing to hold).
   const hold = new AnswerHold(options.registryHoldMs ?? 0);
   // With a shared resolver, questions every node asks alike go there (one answer per cluster).

@@ -3,7 +3,6 @@
  * an Outcome (value or classified error, with its duration). It never throws for a
  * source failure: a node whose runtime is down still gets a snapshot.
  */
-import { posix } from 'node:path';
 import { readCrioRegistries } from '../adapters/crio/registries-conf.js';
 import { runtimeKind } from '../domain/runtime-kind.js';
 import { detectLayout, NODE_LAYOUTS } from '../domain/node-layouts.js';
@@ -18,7 +17,7 @@ import { plannerFor } from '../analyze/registry-plan.js';
 import { collectRegistryTruth } from './registry-truth.js';
 import type { TagAnswer } from '../domain/registry-truth.js';
 import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
-import type { HostFiles } from '../adapters/containerd/host-files.js';
+import { nodeFileExists, type HostFiles } from '../adapters/containerd/host-files.js';
 import { readRegistryConfig } from '../adapters/containerd/read.js';
 import { inferRuntimeVersion, parseRuntimeVersion } from '../domain/containerd-rules.js';
 import { readConfigVersion } from '../adapters/containerd/config-toml.js';
@@ -59,7 +58,7 @@ export function collectRegistryConfig(
 ): RegistryConfigRead {
   // Whether a known configuration file exists, from its directory's listing: the file itself is
   // read once, by the config reader.
-  const exists = (p: string) => files.list(posix.dirname(p))?.includes(posix.basename(p)) === true;
+  const exists = nodeFileExists(files);
   const detected = opts.configFile ? undefined : detectLayout(exists);
   const fallback = NODE_LAYOUTS.find((l) => l.id === 'containerd')!;
   const configFile = opts.configFile ?? (detected ?? fallback).configFile;

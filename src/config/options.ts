@@ -28,7 +28,8 @@ export interface OptionSpec {
 }
 
 export interface Options {
-  readonly runtimeEndpoint: string;
+  /** Unset: the detected node layout's socket (see detectSocket). */
+  readonly runtimeEndpoint: string | undefined;
   readonly runtimeTimeoutMs: number;
   readonly kubeconfig: string | undefined;
   readonly kubeContext: string | undefined;
@@ -85,7 +86,7 @@ export interface Options {
 export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'runtimeEndpoint', flag: '--runtime-endpoint', env: 'TAGDRIFT_RUNTIME_ENDPOINT', kind: 'string',
-    default: DEFAULT_RUNTIME_ENDPOINT, help: 'CRI socket of the container runtime (unix:///path or /path)', commands: ['scan', 'registries', 'agent'],
+    default: undefined, defaultLabel: `the node layout's socket (k3s/RKE2, MicroK8s, k0s, containerd; else ${DEFAULT_RUNTIME_ENDPOINT})`, help: 'CRI socket of the container runtime (unix:///path or /path)', commands: ['scan', 'registries', 'agent'],
   },
   {
     key: 'runtimeTimeoutMs', flag: '--runtime-timeout', env: 'TAGDRIFT_RUNTIME_TIMEOUT', kind: 'duration',

@@ -32,3 +32,16 @@ export const NODE_LAYOUTS: readonly NodeLayout[] = [
 export function detectLayout(exists: (nodePath: string) => boolean): NodeLayout | undefined {
   return NODE_LAYOUTS.find((l) => exists(l.configFile));
 }
+
+/**
+ * The CRI socket to use when none is given: the detected layout's own socket when it exists, else
+ * the first known socket that exists (in layout order), else the upstream default. The socket is
+ * looked for at its node path as this process sees it (on the host, or mounted at the same path in
+ * the agent's pod); the layout is detected from configuration files under --host-root.
+ */
+export function detectSocket(configExists: (nodePath: string) => boolean, socketExists: (path: string) => boolean): { socket: string; layout: NodeLayout | undefined } {
+  const layout = detectLayout(configExists);
+  if (layout && socketExists(layout.socket)) return { socket: layout.socket, layout };
+  const found = NODE_LAYOUTS.find((l) => socketExists(l.socket));
+  return { socket: found?.socket ?? NODE_LAYOUTS.find((l) => l.id === 'containerd')!.socket, layout };
+}

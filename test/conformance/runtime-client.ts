@@ -66,13 +66,13 @@ export function runtimeClientConformance(label: string, setup: () => Promise<Run
       expect(c!.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     });
 
-    it("returns the pod's image string and the image ID only from the containerd releases that have them (2.0, 2.3)", async () => {
+    it("returns the pod's image string and the image ID only from the containerd releases that have them (1.7.24, 2.3)", async () => {
       const v = await w.client.version();
-      const m = /^v?(\d+)\.(\d+)/.exec(v.version);
-      const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-      const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+      const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.version);
+      const [major, minor, patch] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+      const atLeast = (a: number, b: number, c = 0) => (major !== a ? major > a : minor !== b ? minor > b : patch >= c);
       const c = (await w.client.listContainers()).find((x) => x.id === w.container.id)!;
-      expect(c.userSpecifiedImage, `user_specified_image on containerd ${v.version}`).toBe(atLeast(2, 0) ? w.container.userSpecifiedImage : undefined);
+      expect(c.userSpecifiedImage, `user_specified_image on containerd ${v.version}`).toBe(atLeast(1, 7, 24) ? w.container.userSpecifiedImage : undefined);
       expect(c.imageId, `image_id on containerd ${v.version}`).toBe(atLeast(2, 3) ? w.imageId : undefined);
     });
 

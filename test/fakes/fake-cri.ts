@@ -12,6 +12,10 @@ import * as grpc from '@grpc/grpc-js';
 import { loadFullCri } from '../../testbed/cri-full.js';
 import { ALLOWED_CRI_METHODS } from '../../src/adapters/cri/client.js';
 
+/** Releases the fake answers as: the three the test bed runs for real, and others emulated from the fact sheet. */
+export const EMULATED_RELEASES = ['1.6.20', '1.7.24', '1.7.34', '2.0.11', '2.1.9', '2.2.7', '2.3.4'] as const;
+export type EmulatedRelease = (typeof EMULATED_RELEASES)[number];
+
 export interface FakeImage {
   id: string;
   repoTags: string[];
@@ -64,19 +68,27 @@ export class FakeCri {
   }
 
   /**
-   * Answers as this containerd release does (node-layouts fact sheet §3): ListContainers
-   * carries `user_specified_image` from 2.0 and `image_id` from 2.3; ContainerStatus names
-   * the image by its first tag when it has one, `image_ref` by its first repo digest, and
-   * `image_id` from 2.3. Without a release, the fake answers as the bed's 1.6 does.
+   * Answers as this containerd release does: ListContainers carries `user_specified_image`
+   * from 1.7 (observed on the real 1.7.24 and 2.1.9; 1.6.20 keeps none) and `image_id` from 2.3
+   * (fact sheet, not observed); ContainerStatus names the image by its first tag when it has one,
+   * `image_ref` by its first repo digest, and `image_id` from 2.3. Releases the test bed runs for
+   * real (1.6.20, 1.7.24, 2.1.9) are compared field by field with this emulation in the
+   * real-node tier. Without a release, the fake answers as 1.6.20 does.
    */
-  emulate(release: '1.6.20' | '1.7.34' | '2.0.11' | '2.1.9' | '2.2.7' | '2.3.4'): this {
+  emulate(release: EmulatedRelease): this {
     this.release = release.split('.').map(Number) as [number, number, number];
     return this.withVersion({ runtimeName: 'containerd', runtimeVersion: `v${release}` });
   }
 
   private release: [number, number, number] = [1, 6, 20];
-  private atLeast(major: number, minor: number): boolean {
-    return this.release[0] > major || (this.release[0] === major && this.release[1] >= minor);
+  private atLeast(major: number, minor: number, patch = 0): boolean {
+    const [a, b, c] = this.release;
+    return a !== major ? a > major : b !== minor ? b > minor : c >= patch;
+  }
+
+  /** 1.7.24 keeps the pod's image string (observed); which earlier 1.7 patch began to is not verified. */
+  private keepsUserImage(): boolean {
+    return this.atLeast(1, 7, 24);
   }
 
   withVersion(v: Partial<typeof this.version>): this {
@@ -136,7 +148,7 @@ export class FakeCri {
           id: c.id,
           podSandboxId: c.podSandboxId,
           metadata: { name: c.name, attempt: 0 },
-          image: { image: c.imageId, userSpecifiedImage: this.atLeast(2, 0) ? c.userSpecifiedImage ?? '' : '' },
+          image: { image: c.imageId, userSpecifiedImage: this.keepsUserImage() ? c.userSpecifiedImage ?? '' : '' },
           imageRef: c.imageId,
           imageId: this.atLeast(2, 3) ? c.imageId : '',
           state: c.state,
@@ -168,7 +180,7 @@ export class FakeCri {
             cb(null, {
               status: {
                 id: c.id, metadata: { name: c.name }, state: c.state,
-                image: { image: image?.repoTags[0] ?? c.imageId, userSpecifiedImage: this.atLeast(2, 0) && !image?.repoTags[0] ? c.userSpecifiedImage ?? '' : '' },
+                image: { image: image?.repoTags[0] ?? c.imageId, userSpecifiedImage: this.keepsUserImage() && !image?.repoTags[0] ? c.userSpecifiedImage ?? '' : '' },
                 imageRef: image?.repoDigests[0] ?? c.imageId,
                 imageId: this.atLeast(2, 3) ? c.imageId : '',
               },

@@ -11,10 +11,20 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+/**
+ * `within` runs the CLI as another view of the machine sees it (e.g. a node's mount namespace):
+ * it maps the command line to the one to spawn.
+ */
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+  within: (cmd: string, args: readonly string[]) => { cmd: string; args: string[] } = (cmd, a) => ({ cmd, args: [...a] }),
+): Promise<CliResult> {
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build first (npm test does)`);
+  const spawned = within(process.execPath, [CLI, ...args]);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(spawned.cmd, spawned.args, {
       env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,9 +4,9 @@
  */
 import { createCriClient } from '../../src/adapters/cri/client.js';
 import { runtimeClientConformance } from '../conformance/runtime-client.js';
-import { FakeCri, fakeDigest } from '../fakes/fake-cri.js';
+import { EMULATED_RELEASES, FakeCri, fakeDigest } from '../fakes/fake-cri.js';
 
-for (const release of ['1.6.20', '1.7.34', '2.0.11', '2.1.9', '2.2.7', '2.3.4'] as const) {
+for (const release of EMULATED_RELEASES) {
   runtimeClientConformance(`fake CRI server emulating containerd ${release}`, async () => {
     const imageId = fakeDigest('config-web-1');
     const manifest = fakeDigest('manifest-web-1');

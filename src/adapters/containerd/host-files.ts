@@ -4,7 +4,7 @@
  * only this adapter knows the prefix.
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 /** Symlinks followed while resolving one path, as Linux's MAXSYMLINKS. */
@@ -125,4 +125,9 @@ export function memoryHostFiles(files: Record<string, string>): HostFiles {
     },
     isDir: (path) => dirs.has(path),
   };
+}
+
+/** Whether a node file exists, from its directory's listing (the file itself is read once, by its reader). */
+export function nodeFileExists(files: HostFiles): (nodePath: string) => boolean {
+  return (p) => files.list(posix.dirname(p))?.includes(posix.basename(p)) === true;
 }

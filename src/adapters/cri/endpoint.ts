@@ -1,5 +1,6 @@
 /** Runtime endpoint handling: `unix:///run/containerd/containerd.sock` or a bare socket path. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { detectSocket } from '../../domain/node-layouts.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,4 +37,21 @@ export function protoPath(file: string): string {
 /** Loader options for the CRI protos: their imports resolve inside `protos/`. */
 export function protoLoadOptions(): { includeDirs: string[] } {
   return { includeDirs: [dirname(protoPath('cri-types.proto'))] };
+}
+
+/**
+ * The endpoint to dial: the one given, else the socket of the node layout detected from the
+ * configuration files under the host root (k3s's /run/k3s/containerd/containerd.sock on a k3s node),
+ * as the agent finds it in its pod and an operator's shell finds it on the host.
+ */
+export function runtimeEndpointFor(given: string | undefined, configExists: (nodePath: string) => boolean): string {
+  if (given) return given;
+  const isSocket = (p: string) => {
+    try {
+      return statSync(p).isSocket();
+    } catch {
+      return false;
+    }
+  };
+  return `unix://${detectSocket(configExists, isSocket).socket}`;
 }
