@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { createCriClient } from '../src/adapters/cri/client.js';
 import { Agent } from '../src/agent/agent.js';
-import { SourceFailure } from '../src/collect/ports.js';
+import { SourceFailure } from '../src/scan/ports.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/checks/types.js';
 import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics/metrics.js';

@@ -3,7 +3,7 @@
  * 4 MiB). Pod intent is given in-process (the API is not what is measured).
  */
 import { createCriClient } from '../src/adapters/cri/client.js';
-import { scanNode } from '../src/collect/collect.js';
+import { scanNode } from '../src/scan/scan.js';
 import { analyze } from '../src/report/analyze.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/checks/types.js';
 import { fork } from 'node:child_process';

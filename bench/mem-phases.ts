@@ -20,7 +20,7 @@ const mem = (label: string) => {
 mem('start');
 const { createCriClient } = await import('../src/adapters/cri/client.js');
 const { Agent } = await import('../src/agent/agent.js');
-const { SourceFailure } = await import('../src/collect/ports.js');
+const { SourceFailure } = await import('../src/scan/ports.js');
 const { DEFAULT_MUTABLE_TAG_PATTERNS } = await import('../src/checks/types.js');
 const { createLogger } = await import('../src/log.js');
 const { Metrics } = await import('../src/metrics/metrics.js');

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createCriClient } from '../src/adapters/cri/client.js';
-import { createHostFiles } from '../src/adapters/containerd/host-files.js';
-import { scanNode } from '../src/collect/collect.js';
-import { SourceFailure } from '../src/collect/ports.js';
+import { createHostFiles } from '../src/adapters/node-files/host-files.js';
+import { scanNode } from '../src/scan/scan.js';
+import { SourceFailure } from '../src/scan/ports.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/checks/types.js';
 import { TestBed } from '../testbed/bed.js';
 import { median, percentile } from './fixtures.js';

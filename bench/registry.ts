@@ -5,7 +5,7 @@
 import { analyze } from '../src/report/analyze.js';
 import { RegistryClient } from '../src/adapters/registry/client.js';
 import { createRegistryLookup } from '../src/adapters/registry/lookup.js';
-import { askRegistries } from '../src/collect/collect.js';
+import { askRegistries } from '../src/scan/scan.js';
 import type { NodeSnapshot } from '../src/domain/snapshot.js';
 import { FakeRegistry } from '../test/fakes/fake-registry.js';
 import { makeImage, pushImage } from '../test/helpers/oci.js';

@@ -4,7 +4,7 @@
  * latest report is kept and read by the HTTP API and the metrics; neither ever calls
  * the runtime or a registry itself.
  */
-import { scanNode, type CollectDeps, type CollectOptions } from '../collect/collect.js';
+import { scanNode, type CollectDeps, type CollectOptions } from '../scan/scan.js';
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
 import type { Logger } from '../log.js';

@@ -2,7 +2,7 @@
 import type { Check } from './types.js';
 import { checkMutableTag } from './mutable-tag.js';
 import { checkRunning } from './running.js';
-import { checkCacheStale, checkFailed, checkMirrorSkipped, checkMirrorStale } from './registry-truth.js';
+import { checkCacheStale, checkFailed, checkMirrorSkipped, checkMirrorStale } from './mirrors.js';
 import { checkRegistryConfig } from './registry-config.js';
 import { checkNodeNameMismatch, checkPodIntentUnavailable, checkPodUnread, checkRuntimeUnavailable, checkRuntimeUnsupported } from './sources.js';
 

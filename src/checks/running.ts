@@ -18,8 +18,8 @@
  */
 import { refName, shortDigest, tagRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
-import { compareWithLocal, type PlatformImage, type TagResolved } from '../domain/registry-truth.js';
-import { digestForName, type ContainerView } from '../analyze/join.js';
+import { compareWithLocal, type PlatformImage, type TagResolved } from '../domain/tag-truth.js';
+import { digestForName, type ContainerView } from '../domain/join.js';
 import type { CheckContext } from './types.js';
 import { buildMeta, canPin, containerRef, groupBy, pinCommands, plural, restartCommands } from './workload.js';
 

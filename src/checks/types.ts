@@ -1,11 +1,12 @@
 import type { Finding } from '../domain/report.js';
 import type { NodeSnapshot } from '../domain/snapshot.js';
-import type { ContainerView, NodeIndex } from '../analyze/join.js';
+import type { ContainerView, NodeIndex } from '../domain/join.js';
 import type { RegistryPlan } from '../domain/registry-config.js';
-import type { TagResolved, TagTruth } from '../domain/registry-truth.js';
+import type { RegistryView } from '../runtimes/profile.js';
+import type { TagResolved, TagTruth } from '../domain/tag-truth.js';
 import type { ImageRecord } from '../domain/snapshot.js';
 
-export type { TagTruth } from '../domain/registry-truth.js';
+export type { TagTruth } from '../domain/tag-truth.js';
 
 export interface AnalyzeOptions {
   /** Tags treated as mutable besides an absent tag; `*` matches any run of characters. */
@@ -23,6 +24,8 @@ export interface CheckContext {
   readonly index: NodeIndex;
   readonly containers: readonly ContainerView[];
   readonly options: AnalyzeOptions;
+  /** The node's registry configuration through its runtime's profile (absent when not read). */
+  readonly registry?: RegistryView;
   /** Resolution plan for every registry the node's config or workloads name (empty when not read). */
   readonly registryPlans: readonly RegistryPlan[];
   /** Registry answers per normalised `name:tag` (empty when registries were not asked). */

@@ -2,7 +2,7 @@
 import { SHA256_DIGEST, shellWord } from '../domain/shell.js';
 import { gitOpsFix } from '../domain/gitops.js';
 import type { ContainerRefInFinding } from '../domain/report.js';
-import type { ContainerView } from '../analyze/join.js';
+import type { ContainerView } from '../domain/join.js';
 import type { CheckContext } from './types.js';
 
 const ROLLOUT_KINDS: Record<string, string> = {

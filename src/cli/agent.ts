@@ -3,7 +3,7 @@
  * and /metrics from the latest report, and shuts down cleanly on SIGTERM.
  */
 import { Agent } from '../agent/agent.js';
-import { OptionsError, type Options } from '../config/options.js';
+import { type Options } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { buildApp } from '../server/app.js';
@@ -13,7 +13,7 @@ import { createSources } from './sources.js';
 import { parseListen } from './listen.js';
 import { createApiAuthorizer } from '../server/api-auth.js';
 import { EventRecorder } from '../agent/events.js';
-import { SourceFailure } from '../collect/ports.js';
+import { SourceFailure } from '../scan/ports.js';
 
 export async function runAgent(options: Options): Promise<number> {
   const log = createLogger(options.logLevel);

@@ -10,7 +10,7 @@ import { loadKubeApi } from '../adapters/kube/api.js';
 import { globToRegExp, isMutableTag } from '../checks/mutable-tag.js';
 import { discoverAgents, endpointBase, endpointTargets, fetchAll, readerToken, type AgentTarget } from '../cluster/collect.js';
 import { mergeReports, onlyNamespace, onlyPods } from '../cluster/merge.js';
-import { SourceFailure } from '../collect/ports.js';
+import { SourceFailure } from '../scan/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import type { Options } from '../config/options.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { OptionsError, type Options } from '../config/options.js';
-import { resolveInRoot } from '../adapters/containerd/host-files.js';
+import { resolveInRoot } from '../adapters/node-files/host-files.js';
 
 export function checkExplicitPaths(options: Pick<Options, 'kubeconfig' | 'containerdConfig' | 'hostRoot'>, which: readonly ('kubeconfig' | 'containerdConfig')[]): void {
   const problems: string[] = [];

@@ -1,10 +1,10 @@
 /** `tagdrift registries`: how this node resolves tags, from config.toml and hosts.toml, without needing a runtime. */
 import { outputFormat, serialize, terminalWidth, useColor, wrap } from '../render/output.js';
 import { createCriClient } from '../adapters/cri/client.js';
-import { createHostFiles, nodeFileExists } from '../adapters/containerd/host-files.js';
+import { createHostFiles, nodeFileExists } from '../adapters/node-files/host-files.js';
 import { runtimeEndpointFor } from '../adapters/cri/endpoint.js';
 import { analyzeRegistryConfig } from '../report/analyze.js';
-import { collectRegistryConfig } from '../collect/collect.js';
+import { profileFor } from '../runtimes/profile.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import { EXIT } from './scan.js';
 import type { Options } from '../config/options.js';
@@ -22,11 +22,9 @@ export async function runRegistries(options: Options, io: { stdout: NodeJS.Write
     runtime = await client.version().catch(() => undefined);
     client.close();
   }
-  const read = collectRegistryConfig(
-    files,
-    { hostRoot: options.hostRoot, ...(options.containerdConfig ? { configFile: options.containerdConfig } : {}), ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}) },
-    runtime,
-  );
+  // The runtime's profile when it answered (CRI-O's registries.conf on a CRI-O node); containerd's otherwise.
+  const profile = profileFor(runtime?.name) ?? profileFor(undefined)!;
+  const read = profile.readConfig(files, { hostRoot: options.hostRoot, configFile: options.containerdConfig, runtimeVersion: options.runtimeVersion }, runtime);
   // docker.io is always shown: short names resolve there.
   const { registries, findings } = analyzeRegistryConfig(read, ['docker.io']);
   const format = outputFormat(options.output, io.isTTY);

@@ -1,5 +1,5 @@
 /** `tagdrift scan`: one scan of this node, printed as a table or the JSON report. */
-import { scanNode } from '../collect/collect.js';
+import { scanNode } from '../scan/scan.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import type { Report } from '../domain/report.js';
 import type { Options } from '../config/options.js';

@@ -4,14 +4,14 @@ import { createCriClient } from '../adapters/cri/client.js';
 import { runtimeEndpointFor } from '../adapters/cri/endpoint.js';
 import { kubePodSource } from '../adapters/kube/pods.js';
 import { loadKubeApi, type KubeApi } from '../adapters/kube/api.js';
-import { createHostFiles, nodeFileExists, type HostFiles } from '../adapters/containerd/host-files.js';
+import { createHostFiles, nodeFileExists, type HostFiles } from '../adapters/node-files/host-files.js';
 import { RegistryClient } from '../adapters/registry/client.js';
 import { createRegistryLookup } from '../adapters/registry/lookup.js';
 import { createSharedLookup, ResolverHealth } from '../adapters/registry/shared-lookup.js';
 import { loadCredentials } from '../adapters/registry/credentials.js';
 import { AnswerHold } from '../adapters/registry/answer-hold.js';
-import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../collect/ports.js';
-import type { CollectDeps, CollectOptions } from '../collect/collect.js';
+import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../scan/ports.js';
+import type { CollectDeps, CollectOptions } from '../scan/scan.js';
 import { OptionsError, type Options } from '../config/options.js';
 import type { Logger } from '../log.js';
 

@@ -6,7 +6,7 @@
 import type { FindingCode, Severity } from './finding-codes.js';
 import type { ContainerState, PodOwner, PullPolicy, RuntimeInfo } from './snapshot.js';
 import type { RegistryPlan } from './registry-config.js';
-import type { TagAnswer } from './registry-truth.js';
+import type { TagAnswer } from './tag-truth.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 

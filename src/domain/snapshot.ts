@@ -8,9 +8,10 @@
  */
 import type { WorkloadManager } from './gitops.js';
 
-import type { CrioRegistriesRead } from './crio.js';
 import type { RegistryConfigSnapshot, RuntimeVersion } from './registry-config.js';
-import type { TagAnswer } from './registry-truth.js';
+import type { TagAnswer } from './tag-truth.js';
+
+import type { NodeRegistryConfig } from '../runtimes/profile.js';
 
 export interface SourceError<K extends string = string> {
   readonly kind: K;
@@ -114,9 +115,7 @@ export interface ImageBuildMeta {
   readonly source?: string;
 }
 
-/** The node's registry configuration as read, and the runtime version whose rules were applied. */
-export type { CrioRegistriesRead };
-
+/** containerd's registry configuration as read, and the runtime version whose rules were applied. */
 export interface RegistryConfigRead {
   readonly version: RuntimeVersion;
   readonly config: RegistryConfigSnapshot;
@@ -152,10 +151,11 @@ export interface NodeSnapshot {
    */
   readonly workloadManagers?: Readonly<Record<string, WorkloadManager | null>>;
   readonly podsElsewhere?: readonly { readonly namespace: string; readonly name: string; readonly node: string | undefined }[];
-  /** config.toml + hosts.toml; absent when not collected. */
-  readonly registryConfig?: Outcome<RegistryConfigRead>;
-  /** CRI-O nodes: registries.conf and its drop-ins, read instead of containerd's configuration. */
-  readonly crioRegistries?: Outcome<CrioRegistriesRead>;
+  /**
+   * The node's registry configuration as its runtime's profile read it (containerd's config.toml and
+   * hosts.toml, or CRI-O's registries.conf): one tagged value; absent when not collected.
+   */
+  readonly registryConfig?: Outcome<NodeRegistryConfig>;
   /** What each checked tag points to now, per endpoint; absent when registries were not asked. */
   readonly registryTruth?: readonly TagAnswer[];
   /** Tags not asked this scan because of the per-scan cap (asked in later scans). */

@@ -8,7 +8,7 @@
 import client from 'prom-client';
 import { ALL_FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
 import type { Report } from '../domain/report.js';
-import type { RegistryStats } from '../domain/registry-truth.js';
+import type { RegistryStats } from '../domain/tag-truth.js';
 
 export const MAX_REGISTRY_HOSTS = 50;
 /** Workload series per agent: only workloads with findings get one; the rest are counted in an overflow series. */

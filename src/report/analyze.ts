@@ -3,22 +3,17 @@
  * (generatedAt is the snapshot's collection time), so the same snapshot always
  * gives the same report.
  */
-import { planCrioRegistry, type CrioRegistriesRead } from '../domain/crio.js';
 import { formatRef } from '../domain/image-ref.js';
 import { SEVERITIES, severityRank, type Severity } from '../domain/finding-codes.js';
 import { REPORT_SCHEMA_VERSION, type Finding, type Report, type SourceStatus } from '../domain/report.js';
 import type { NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { CHECKS } from '../checks/index.js';
-import { registryConfigFindings } from '../checks/registry-config.js';
-import type { RegistryConfigRead } from '../domain/snapshot.js';
+import { registryView, type NodeRegistryConfig } from '../runtimes/profile.js';
 import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
-import { truthByTag, type TagAnswer, type TagResolved, type TagTruth } from '../domain/registry-truth.js';
+import { truthByTag, type TagAnswer, type TagResolved, type TagTruth } from '../domain/tag-truth.js';
 import type { ImageRecord } from '../domain/snapshot.js';
-import { indexImages, joinContainers, type ContainerView } from '../analyze/join.js';
-import { configuredRegistries, planRegistry } from '../analyze/registry-plan.js';
+import { indexImages, joinContainers, type ContainerView } from '../domain/join.js';
 import type { RegistriesSection } from '../domain/report.js';
-import type { RegistryPlan } from '../domain/registry-config.js';
-import { describeVersion, effectiveHostsConfig } from '../domain/containerd-rules.js';
 import { tryParseImageRef } from '../domain/image-ref.js';
 
 export const DEFAULT_ANALYZE_OPTIONS: AnalyzeOptions = { mutableTagPatterns: DEFAULT_MUTABLE_TAG_PATTERNS };
@@ -35,9 +30,8 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
   const ctxIndex = index;
   const containers = joinContainers(snapshot, index);
   const rc = snapshot.registryConfig;
-  const crio = snapshot.crioRegistries;
-  const named = () => registriesNamed(containers, images.flatMap((i) => i.repoTags));
-  const registries = rc?.ok ? registriesSection(rc.value, named()) : crio?.ok ? crioRegistriesSection(crio.value, named()) : undefined;
+  const registry = rc?.ok ? registryView(rc.value) : undefined;
+  const registries = registry?.section(registriesNamed(containers, images.flatMap((i) => i.repoTags)));
   const truth = truthByTag(snapshot.registryTruth ?? []);
   let byRepoDigest: Map<string, ImageRecord> | undefined;
   const nodeImageFor = (name: string, answer: TagResolved): ImageRecord | undefined => {
@@ -52,7 +46,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
     // The node may hold the platform's image under another index digest (a re-published index).
     return byDigest ?? (answer.platformImage ? ctxIndex.imagesById.get(answer.platformImage.config) : undefined);
   };
-  const ctx: CheckContext = { snapshot, index, containers, options, registryPlans: registries?.registries ?? [], truth, nodeImageFor };
+  const ctx: CheckContext = { snapshot, index, containers, options, ...(registry ? { registry } : {}), registryPlans: registries?.registries ?? [], truth, nodeImageFor };
   const silencedBy = silences(snapshot);
   const findings: Finding[] = CHECKS.flatMap((check) => check(ctx)).map((f) => withSilence(withConfirmation(f, truth), silencedBy));
   findings.sort(
@@ -76,7 +70,7 @@ export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAUL
       images: status(snapshot.images),
       containers: status(snapshot.containers),
       pods: status(snapshot.pods),
-      ...(snapshot.registryConfig ? { registryConfig: status(snapshot.registryConfig) } : snapshot.crioRegistries ? { registryConfig: status(snapshot.crioRegistries) } : {}),
+      ...(snapshot.registryConfig ? { registryConfig: status(snapshot.registryConfig) } : {}),
     },
     images: images.map((i) => ({ id: i.id, repoTags: i.repoTags, repoDigests: i.repoDigests, size: i.size })),
     containers: containers.map((v) => ({
@@ -141,39 +135,9 @@ function registriesNamed(containers: readonly ContainerView[], tags: readonly st
   return [...names];
 }
 
-/** Plans for every configured registry and every registry in `named`. */
-function registriesSection(read: RegistryConfigRead, named: readonly string[]): RegistriesSection {
-  const { version, config } = read;
-  const names = new Set([...configuredRegistries(config), ...named]);
-  const plans: RegistryPlan[] = [...names].sort().map((r) => planRegistry(r, config, version));
-  const eff = effectiveHostsConfig(config.config, version);
-  return {
-    rules: `containerd ${describeVersion(version)} (${version.source})`,
-    ...(read.layout ? { layout: { id: read.layout.id, name: read.layout.name, source: read.layout.source } } : {}),
-    configFile: config.config.file,
-    filesRead: [...config.config.files, ...config.hostsFiles.map((h) => h.file)],
-    configPath: { roots: eff.roots, source: eff.source },
-    registries: plans,
-  };
-}
-
-/** CRI-O: plans from registries.conf for every configured and every named registry. */
-const REGISTRIES_CONF_PATH = '/etc/containers/registries.conf';
-
-function crioRegistriesSection(read: CrioRegistriesRead, named: readonly string[]): RegistriesSection {
-  const names = new Set([...read.registries.filter((r) => !r.prefix.includes('/') && !r.prefix.startsWith('*.')).map((r) => r.prefix), ...named]);
-  return {
-    rules: `CRI-O ${read.runtimeVersion} (registries.conf)`,
-    layout: { id: 'cri-o', name: 'CRI-O', source: 'detected' },
-    configFile: REGISTRIES_CONF_PATH,
-    filesRead: read.files,
-    configPath: { roots: [], source: 'registries.conf' },
-    registries: [...names].sort().map((r) => planCrioRegistry(r, read)),
-  };
-}
-
 /** The registry-configuration part of a report on its own (`tagdrift registries`: no runtime needed). */
-export function analyzeRegistryConfig(read: RegistryConfigRead, extraRegistries: readonly string[] = []): { registries: RegistriesSection; findings: Finding[] } {
-  const registries = registriesSection(read, extraRegistries);
-  return { registries, findings: registryConfigFindings(read, registries.registries) };
+export function analyzeRegistryConfig(config: NodeRegistryConfig, extraRegistries: readonly string[] = []): { registries: RegistriesSection; findings: Finding[] } {
+  const view = registryView(config);
+  const registries = view.section(extraRegistries);
+  return { registries, findings: view.findings(registries.registries) };
 }

@@ -14,7 +14,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { schemaController } from '../server/schema-compilers.js';
 import client from 'prom-client';
 import type { RegistryClient } from '../adapters/registry/client.js';
-import type { TagResolved, TagUnverified } from '../domain/registry-truth.js';
+import type { TagResolved, TagUnverified } from '../domain/tag-truth.js';
 import { nodeLocalHost } from '../domain/addresses.js';
 import type { ApiAuthorizer } from '../server/api-auth.js';
 import { unacceptableTarget } from '../server/request-target.js';

@@ -8,9 +8,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
+import { memoryHostFiles } from '../../src/adapters/node-files/host-files.js';
 import { analyzeRegistryConfig } from '../../src/report/analyze.js';
-import { collectRegistryConfig } from '../../src/collect/collect.js';
+import { readContainerdConfig } from '../../src/runtimes/containerd/profile.js';
 import { renderGoTemplate, renderShell } from '../helpers/gotemplate.js';
 
 export const CANARY = 'canary-SECRET-7f3a';
@@ -137,8 +137,8 @@ export function externalFilesUsed(): Set<string> {
 
 export function runScenario(s: Scenario) {
   const files = memoryHostFiles(s.files);
-  const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: s.version }, undefined);
-  const { registries, findings } = analyzeRegistryConfig(read, ['docker.io', ...(s.registries ?? [])]);
+  const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: s.version }, undefined);
+  const { registries, findings } = analyzeRegistryConfig({ runtime: 'containerd', read }, ['docker.io', ...(s.registries ?? [])]);
   return { registries, findings: findings.map((f) => ({ code: f.code, severity: f.severity, message: f.message })) };
 }
 

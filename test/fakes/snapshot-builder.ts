@@ -1,4 +1,4 @@
-import type { TagAnswer } from '../../src/domain/registry-truth.js';
+import type { TagAnswer } from '../../src/domain/tag-truth.js';
 /** Builds NodeSnapshots for check tests: the same shape adapters produce from a real node. */
 import type {
   ContainerRecord,

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AnswerHold } from '../../src/adapters/registry/answer-hold.js';
-import type { RegistryLookup } from '../../src/collect/ports.js';
+import type { RegistryLookup } from '../../src/scan/ports.js';
 import type { PlannedEndpoint } from '../../src/domain/registry-config.js';
-import type { TagResolved, TagUnverified } from '../../src/domain/registry-truth.js';
+import type { TagResolved, TagUnverified } from '../../src/domain/tag-truth.js';
 
 const E: PlannedEndpoint = { url: 'http://mirror.local:5000', capabilities: ['pull', 'resolve'], source: 'test', skipVerify: false, headerNames: [] };
 const OLD: TagResolved = { ok: true, digest: `sha256:${'a'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json' };

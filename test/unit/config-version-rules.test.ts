@@ -4,11 +4,11 @@
  * containerd can ever look up.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
-import { isHostDirName } from '../../src/adapters/containerd/read.js';
+import { memoryHostFiles } from '../../src/adapters/node-files/host-files.js';
+import { isHostDirName } from '../../src/runtimes/containerd/read.js';
 import { analyzeRegistryConfig } from '../../src/report/analyze.js';
-import { collectRegistryConfig } from '../../src/collect/collect.js';
-import { relativeGlobBase, parseRuntimeVersion, inferRuntimeVersion } from '../../src/domain/containerd-rules.js';
+import { readContainerdConfig } from '../../src/runtimes/containerd/profile.js';
+import { relativeGlobBase, parseRuntimeVersion, inferRuntimeVersion } from '../../src/runtimes/containerd/rules.js';
 
 const CFG = '/etc/containerd/config.toml';
 const CRI = 'plugins."io.containerd.grpc.v1.cri"';
@@ -19,8 +19,8 @@ const tree = (imp: string) =>
     '/etc/containerd/certs.d/reg.example/hosts.toml': `server = "https://reg.example"\n[host."http://mirror.local:5000"]\n  capabilities = ["pull", "resolve"]\n`,
   });
 const plan = (imp: string, version?: string) => {
-  const read = collectRegistryConfig(tree(imp), { hostRoot: '/', configFile: CFG, ...(version ? { runtimeVersion: version } : {}) }, undefined);
-  return { read, out: analyzeRegistryConfig(read, ['reg.example']) };
+  const read = readContainerdConfig(tree(imp), { hostRoot: '/', configFile: CFG, ...(version ? { runtimeVersion: version } : {}) }, undefined);
+  return { read, out: analyzeRegistryConfig({ runtime: 'containerd', read }, ['reg.example']) };
 };
 
 describe('relative glob imports follow the running release', () => {
@@ -65,9 +65,9 @@ describe('relative glob imports follow the running release', () => {
 
   it('"?" without "*" is a literal file name to containerd (only "*" makes a glob)', () => {
     const files = memoryHostFiles({ [CFG]: 'version = 2\nimports = ["/etc/containerd/a?.toml"]\n', '/etc/containerd/ab.toml': 'version = 2\n' });
-    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '2.0.0' }, undefined);
+    const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '2.0.0' }, undefined);
     expect(read.config.config.files).toEqual([CFG]);
-    expect(analyzeRegistryConfig(read).findings.some((f) => f.code === 'config-error' && /a\?\.toml/.test(f.message))).toBe(true);
+    expect(analyzeRegistryConfig({ runtime: 'containerd', read }).findings.some((f) => f.code === 'config-error' && /a\?\.toml/.test(f.message))).toBe(true);
   });
 });
 
@@ -89,8 +89,8 @@ describe('host directories containerd can look up', () => {
       '/etc/containerd/certs.d/reg.example/hosts.toml': `server = "https://reg.example"\n[host."http://m.local:5000"]\n  capabilities = ["pull", "resolve"]\n`,
     });
     for (const version of ['1.6.20', '2.2.2']) {
-      const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: version }, undefined);
-      const out = analyzeRegistryConfig(read);
+      const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: version }, undefined);
+      const out = analyzeRegistryConfig({ runtime: 'containerd', read });
       expect(out.registries.registries.map((p) => p.registry)).toEqual(['reg.example']);
       const ignored = out.findings.filter((f) => f.code === 'mirror-config-ignored').map((f) => f.message);
       expect(ignored).toHaveLength(2);

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHostFiles, resolveInRoot } from '../../src/adapters/containerd/host-files.js';
+import { createHostFiles, resolveInRoot } from '../../src/adapters/node-files/host-files.js';
 import { runCli } from '../helpers/cli.js';
 
 const base = mkdtempSync(join(tmpdir(), 'tagdrift-hostroot-'));

@@ -10,8 +10,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
-import { collectRegistryConfig } from '../../src/collect/collect.js';
+import { memoryHostFiles } from '../../src/adapters/node-files/host-files.js';
+import { readContainerdConfig } from '../../src/runtimes/containerd/profile.js';
 import { NODE_LAYOUTS } from '../../src/domain/node-layouts.js';
 import { analyzeRegistryConfig } from '../../src/report/analyze.js';
 import { overlay, type Obj } from '../helpers/kustomize.js';
@@ -68,10 +68,10 @@ describe('distribution layouts through the rendered DaemonSet', () => {
     const meta = JSON.parse(readFileSync(join(FIXTURES, name, 'layout.json'), 'utf8')) as { runtimeVersion: string; resolvingMirror: string };
     const ds = render(COMPONENT[name]);
     const view = podView(ds, nodeFiles(name));
-    const read = collectRegistryConfig(memoryHostFiles(view.files), { hostRoot: '/', runtimeVersion: meta.runtimeVersion }, undefined);
+    const read = readContainerdConfig(memoryHostFiles(view.files), { hostRoot: '/', runtimeVersion: meta.runtimeVersion }, undefined);
     const expected = NODE_LAYOUTS.find((l) => l.id === (COMPONENT[name] ?? 'containerd'))!;
     expect(read.layout).toMatchObject({ id: expected.id, source: 'detected' });
-    const { registries, findings } = analyzeRegistryConfig(read, ['docker.io']);
+    const { registries, findings } = analyzeRegistryConfig({ runtime: 'containerd', read }, ['docker.io']);
     expect(findings.map((f) => f.code)).not.toContain('config-not-found');
     expect(registries.registries.find((p) => p.registry === 'docker.io')?.resolvesTagsVia).toBe(meta.resolvingMirror.replace(/\/$/, ''));
     expect(registries.layout?.id).toBe(expected.id);
@@ -84,9 +84,9 @@ describe('distribution layouts through the rendered DaemonSet', () => {
 
   it('a k3s node with the base DaemonSet (no k3s component): a config-not-found finding, not silence', () => {
     const view = podView(render(undefined), nodeFiles('k3s'));
-    const read = collectRegistryConfig(memoryHostFiles(view.files), { hostRoot: '/', runtimeVersion: '2.0.5-k3s1' }, undefined);
+    const read = readContainerdConfig(memoryHostFiles(view.files), { hostRoot: '/', runtimeVersion: '2.0.5-k3s1' }, undefined);
     expect(read.layout?.source).toBe('not-found');
-    const { findings } = analyzeRegistryConfig(read, ['docker.io']);
+    const { findings } = analyzeRegistryConfig({ runtime: 'containerd', read }, ['docker.io']);
     const f = findings.find((x) => x.code === 'config-not-found');
     expect(f?.severity).toBe('warning');
     expect(f?.message).toContain('/var/lib/rancher/k3s/agent/etc/containerd/config.toml');
@@ -94,7 +94,7 @@ describe('distribution layouts through the rendered DaemonSet', () => {
 
   it('--containerd-config wins over detection', () => {
     const files = memoryHostFiles({ ...nodeFiles('k3s'), '/srv/custom/config.toml': 'version = 2\n' });
-    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: '/srv/custom/config.toml', runtimeVersion: '1.7.20' }, undefined);
+    const read = readContainerdConfig(files, { hostRoot: '/', configFile: '/srv/custom/config.toml', runtimeVersion: '1.7.20' }, undefined);
     expect(read.layout).toMatchObject({ source: 'flag' });
     expect(read.config.config.file).toBe('/srv/custom/config.toml');
   });

@@ -5,11 +5,11 @@
  * sends, and what a report says when tagdrift cannot use what the node has.
  */
 import { describe, expect, it } from 'vitest';
-import { loadContainerdConfig } from '../../src/adapters/containerd/config-toml.js';
-import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
-import { collectRegistryConfig } from '../../src/collect/collect.js';
-import { planRegistry } from '../../src/analyze/registry-plan.js';
-import { parseRuntimeVersion } from '../../src/domain/containerd-rules.js';
+import { loadContainerdConfig } from '../../src/runtimes/containerd/config-toml.js';
+import { memoryHostFiles } from '../../src/adapters/node-files/host-files.js';
+import { readContainerdConfig } from '../../src/runtimes/containerd/profile.js';
+import { planRegistry } from '../../src/runtimes/containerd/plan.js';
+import { parseRuntimeVersion } from '../../src/runtimes/containerd/rules.js';
 import type { RuntimeVersion } from '../../src/domain/registry-config.js';
 import { RegistryClient } from '../../src/adapters/registry/client.js';
 import { createRegistryLookup } from '../../src/adapters/registry/lookup.js';
@@ -55,12 +55,12 @@ describe('config.toml credentials: where, never what', () => {
       [CFG]: `version = 2\n[${CRI}]\n  config_path = "/etc/containerd/certs.d"\n[${CRI}.configs."reg.example".auth]\n  username = "robot"\n  password = "${PW}"\n`,
       '/etc/containerd/certs.d/reg.example/hosts.toml': `server = "https://reg.example"\n[host."http://mirror.local:5000"]\n  capabilities = ["pull", "resolve"]\n`,
     });
-    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '1.6.20' }, undefined);
+    const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '1.6.20' }, undefined);
     const plan = planRegistry('reg.example', read.config, read.version);
     expect(plan.endpoints.map((e) => [e.url, e.nodeCredential?.host])).toEqual([['http://mirror.local:5000', undefined], ['https://reg.example', 'reg.example']]);
     // A question that needs the node's credential never goes to the shared resolver.
     expect(plan.endpoints.map((e) => shareable(e, { nodeAddresses: [], credentialHosts: new Set() }))).toEqual([true, false]);
-    const report = analyzeRegistryConfig(read, ['reg.example']);
+    const report = analyzeRegistryConfig({ runtime: 'containerd', read }, ['reg.example']);
     expect(JSON.stringify(report)).not.toContain(PW);
   });
 });
@@ -78,7 +78,7 @@ describe('the registry client with the node\'s credentials', () => {
       [CFG]: `version = 2\n[${CRI}]\n  config_path = "/etc/containerd/certs.d"\n[${CRI}.configs."${reg.host}".auth]\n${auth}\n`,
       [`/etc/containerd/certs.d/${reg.host}/hosts.toml`]: `server = "${reg.url}"\n[host."${mirror.url}"]\n  capabilities = ["pull", "resolve"]\n[host."${reg.url}"]\n  capabilities = ["pull", "resolve"]\n`,
     });
-    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '1.6.20' }, undefined);
+    const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '1.6.20' }, undefined);
     const plan = planRegistry(reg.host, read.config, read.version);
     const client = new RegistryClient({ timeoutMs: 2_000 });
     const lookup = createRegistryLookup(client, files);

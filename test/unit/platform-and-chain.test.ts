@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../src/report/analyze.js';
-import { compareAnswers, compareWithLocal, truthByTag, type TagAnswer } from '../../src/domain/registry-truth.js';
+import { compareAnswers, compareWithLocal, truthByTag, type TagAnswer } from '../../src/domain/tag-truth.js';
 import { pickPlatformChild } from '../../src/adapters/registry/platform.js';
 import { RegistryClient } from '../../src/adapters/registry/client.js';
 import { SnapshotBuilder } from '../fakes/snapshot-builder.js';

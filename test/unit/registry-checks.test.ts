@@ -149,7 +149,7 @@ describe('cache-stale', () => {
 
 describe('per-scan tag cap', () => {
   it("running containers' tags always, then a window of cached-only tags that moves with the rotation until all were asked", async () => {
-    const { capTagChecks } = await import('../../src/analyze/tag-plan.js');
+    const { capTagChecks } = await import('../../src/domain/tag-plan.js');
     const plan = (tag: string, running: boolean) => ({ target: { registry: R, repository: 'a', tag, localDigests: [], localImageIds: [], running }, chain: [], upstream: { url: `https://${R}`, capabilities: ['pull', 'resolve'], source: 's', skipVerify: false, headerNames: [] } });
     const plans = [plan('r1', true), plan('r2', true), ...Array.from({ length: 10 }, (_, i) => plan(`c${i}`, false))];
     expect(capTagChecks(plans, 20, 0)).toMatchObject({ deferred: 0 });
@@ -190,7 +190,7 @@ describe('registry requests beyond the tag lookup', () => {
   }];
 
   it("explain a moved index on ordinary registries: the node platform's image, then that image's build labels", async () => {
-    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const { collectRegistryTruth } = await import('../../src/scan/ask-registries.js');
     const calls: string[] = [];
     const [a] = await collectRegistryTruth(plan('https://ghcr.io', 'ghcr.io'), stub(calls));
     expect(calls).toEqual(['platformImage', 'buildMeta platform']);
@@ -199,14 +199,14 @@ describe('registry requests beyond the tag lookup', () => {
   });
 
   it('no build labels when the platform image is the one the node has (only the index moved)', async () => {
-    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const { collectRegistryTruth } = await import('../../src/scan/ask-registries.js');
     const calls: string[] = [];
     await collectRegistryTruth(plan('https://ghcr.io', 'ghcr.io', [platform.config]), stub(calls));
     expect(calls).toEqual(['platformImage']);
   });
 
   it('Docker Hub: the platform read only (the client spends it from its GET budget), never build labels', async () => {
-    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const { collectRegistryTruth } = await import('../../src/scan/ask-registries.js');
     const calls: string[] = [];
     const [a] = await collectRegistryTruth(plan('https://registry-1.docker.io', 'docker.io'), stub(calls));
     expect(calls).toEqual(['platformImage']);
@@ -214,7 +214,7 @@ describe('registry requests beyond the tag lookup', () => {
   });
 
   it('nothing beyond HEAD when the answer is a digest the node has', async () => {
-    const { collectRegistryTruth } = await import('../../src/collect/registry-truth.js');
+    const { collectRegistryTruth } = await import('../../src/scan/ask-registries.js');
     const calls: string[] = [];
     await collectRegistryTruth(plan('https://ghcr.io', 'ghcr.io'), stub(calls, fakeDigest('old')));
     expect(calls).toEqual([]);

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadContainerdConfig } from '../../src/adapters/containerd/config-toml.js';
-import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
-import { parseHostsToml, splitHostUrl } from '../../src/adapters/containerd/hosts-toml.js';
-import { parseRuntimeVersion } from '../../src/domain/containerd-rules.js';
+import { loadContainerdConfig } from '../../src/runtimes/containerd/config-toml.js';
+import { memoryHostFiles } from '../../src/adapters/node-files/host-files.js';
+import { parseHostsToml, splitHostUrl } from '../../src/runtimes/containerd/hosts-toml.js';
+import { parseRuntimeVersion } from '../../src/runtimes/containerd/rules.js';
 import { analyzeRegistryConfig } from '../../src/report/analyze.js';
-import { collectRegistryConfig } from '../../src/collect/collect.js';
+import { readContainerdConfig } from '../../src/runtimes/containerd/profile.js';
 import type { RuntimeVersion } from '../../src/domain/registry-config.js';
 
 const V = (s: string): RuntimeVersion => parseRuntimeVersion(s, 'flag')!;
@@ -17,8 +17,8 @@ describe('secrets never leave the parser', () => {
     const files = memoryHostFiles({
       [CFG]: `version = 2\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\n  endpoint = ["http://user:${CANARY}@mirror.local:5000", "https://${CANARY}@m2.example/v2/"]\n`,
     });
-    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '1.7.20' }, undefined);
-    const out = analyzeRegistryConfig(read, ['docker.io']);
+    const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '1.7.20' }, undefined);
+    const out = analyzeRegistryConfig({ runtime: 'containerd', read }, ['docker.io']);
     const { renderRegistries } = await import('../../src/render/registries.js');
     expect(JSON.stringify({ read, out }) + renderRegistries({ ...out.registries, findings: out.findings }, false)).not.toContain(CANARY);
     expect(out.registries.registries[0]!.endpoints.map((e) => e.url)).toEqual(['http://mirror.local:5000', 'https://m2.example/v2', 'https://registry-1.docker.io']);
@@ -45,8 +45,8 @@ describe('secrets never leave the parser', () => {
       '/etc/containerd/certs.d/broken/hosts.toml': `password = "${CANARY}" oops`,
     });
     for (const version of ['1.6.20', '1.7.20', '2.0.5', '2.2.2']) {
-      const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: version }, undefined);
-      const out = analyzeRegistryConfig(read, ['docker.io', 'ghcr.io', 'broken']);
+      const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: version }, undefined);
+      const out = analyzeRegistryConfig({ runtime: 'containerd', read }, ['docker.io', 'ghcr.io', 'broken']);
       const text = JSON.stringify({ read, out });
       expect(text).not.toContain(CANARY);
       expect(text).toContain('Authorization'); // header names are kept
@@ -162,16 +162,16 @@ describe('parsers never throw and never hang (10,000 generated inputs each)', ()
 describe('which rules apply', () => {
   it('without a flag or a runtime, the version is inferred from the root file alone', () => {
     const files = memoryHostFiles({ [CFG]: 'version = 3\nimports = ["/missing-but-never-read.toml"]\n' });
-    const read = collectRegistryConfig(files, { hostRoot: '/', configFile: CFG }, undefined);
+    const read = readContainerdConfig(files, { hostRoot: '/', configFile: CFG }, undefined);
     expect(read.version).toMatchObject({ major: 2, source: 'inferred' });
-    const v2 = collectRegistryConfig(memoryHostFiles({ [CFG]: 'version = 2\n' }), { hostRoot: '/', configFile: CFG }, undefined);
+    const v2 = readContainerdConfig(memoryHostFiles({ [CFG]: 'version = 2\n' }), { hostRoot: '/', configFile: CFG }, undefined);
     expect(v2.version).toMatchObject({ major: 1, minor: 7, source: 'inferred' });
   });
 
   it('the flag wins over the runtime, the runtime over inference', () => {
     const files = memoryHostFiles({ [CFG]: 'version = 2\n' });
     const rt = { name: 'containerd', version: 'v1.6.20~ds1', apiVersion: 'v1' };
-    expect(collectRegistryConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '2.2.2' }, rt).version).toMatchObject({ major: 2, minor: 2, source: 'flag' });
-    expect(collectRegistryConfig(files, { hostRoot: '/', configFile: CFG }, rt).version).toMatchObject({ major: 1, minor: 6, patch: 20, source: 'runtime' });
+    expect(readContainerdConfig(files, { hostRoot: '/', configFile: CFG, runtimeVersion: '2.2.2' }, rt).version).toMatchObject({ major: 2, minor: 2, source: 'flag' });
+    expect(readContainerdConfig(files, { hostRoot: '/', configFile: CFG }, rt).version).toMatchObject({ major: 1, minor: 6, patch: 20, source: 'runtime' });
   });
 });

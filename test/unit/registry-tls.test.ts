@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/adapters/registry/client.js';
 import { createRegistryLookup } from '../../src/adapters/registry/lookup.js';
-import { memoryHostFiles } from '../../src/adapters/containerd/host-files.js';
+import { memoryHostFiles } from '../../src/adapters/node-files/host-files.js';
 import type { PlannedEndpoint } from '../../src/domain/registry-config.js';
 import { FakeRegistry } from '../fakes/fake-registry.js';
 import { makeImage, pushImage } from '../helpers/oci.js';

@@ -10,9 +10,9 @@
  *
  * Lives across scans in the agent (one per process); wraps each scan's lookup.
  */
-import type { RegistryLookup } from '../../collect/ports.js';
+import type { RegistryLookup } from '../../scan/ports.js';
 import { monotonicNow } from '../../domain/clock.js';
-import { TRANSIENT_FAILURES, type TagResolved } from '../../domain/registry-truth.js';
+import { TRANSIENT_FAILURES, type TagResolved } from '../../domain/tag-truth.js';
 
 /** Entries kept at most (one per endpoint and tag asked); the oldest go first beyond it. */
 const MAX_HELD = 20_000;

@@ -4,7 +4,7 @@
  * repository's pull scope and reuse it until it expires; for Basic, send the
  * credentials. Tokens and credentials never leave this object.
  */
-import type { TagUnverified } from '../../domain/registry-truth.js';
+import type { TagUnverified } from '../../domain/tag-truth.js';
 import type { Challenge, Credential } from './auth.js';
 import { httpRequest, TransportError, type AgentPool, type HttpResponse, type TlsSettings } from './http.js';
 

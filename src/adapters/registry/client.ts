@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
-import { validMediaType, type PlatformRead, type RegistryErrorKind, type TagResolved, type TagUnverified } from '../../domain/registry-truth.js';
+import { validMediaType, type PlatformRead, type RegistryErrorKind, type TagResolved, type TagUnverified } from '../../domain/tag-truth.js';
 import { hostPlatform, pickPlatformChild, type NodePlatform } from './platform.js';
 import { HubGetBudget, PlatformReader } from './platform-read.js';
 import { monotonicNow } from '../../domain/clock.js';
@@ -78,7 +78,7 @@ export interface RegistryClientOptions {
 }
 
 
-import type { RegistryStats } from '../../domain/registry-truth.js';
+import type { RegistryStats } from '../../domain/tag-truth.js';
 export type { RegistryStats };
 
 type Fail = TagUnverified;

@@ -5,8 +5,8 @@
  * config.toml. Read once per endpoint and kept in this process only.
  */
 import { posix } from 'node:path';
-import type { HostFiles } from '../containerd/host-files.js';
-import { readHostHeaderValues } from '../containerd/hosts-toml.js';
+import type { HostFiles } from '../node-files/host-files.js';
+import { readHostHeaderValues } from '../../runtimes/containerd/hosts-toml.js';
 import type { PlannedEndpoint } from '../../domain/registry-config.js';
 import type { NodeCredential, RegistryEndpoint } from './client.js';
 import { readNodeCredential } from './node-credentials.js';

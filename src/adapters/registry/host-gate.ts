@@ -4,7 +4,7 @@
  * `Retry-After` when the host gave one (capped at 15 min), else doubling from 5 s up
  * to 5 min.
  */
-import type { RegistryErrorKind, TagUnverified } from '../../domain/registry-truth.js';
+import type { RegistryErrorKind, TagUnverified } from '../../domain/tag-truth.js';
 
 class Semaphore {
   private active = 0;

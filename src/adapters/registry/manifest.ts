@@ -2,7 +2,7 @@
  * Manifests as the registry client reads them: containerd's Accept list, the minimal
  * JSON shape it needs (index children, config digest), and the registry's error code.
  */
-import { INDEX_MEDIA_TYPES } from '../../domain/registry-truth.js';
+import { INDEX_MEDIA_TYPES } from '../../domain/tag-truth.js';
 
 export const MANIFEST_ACCEPT = [
   'application/vnd.docker.distribution.manifest.v2+json',

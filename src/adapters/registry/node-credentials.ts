@@ -5,9 +5,9 @@
  * an identity token, else `auth` decoded as base64 `user:password`. Values stay in this process;
  * what is reported is the file and the key, never a value.
  */
-import type { HostFiles } from '../containerd/host-files.js';
-import { isTable, parseTomlSafe, type TomlTable } from '../containerd/toml.js';
-import { registryTableOf } from '../containerd/config-toml.js';
+import type { HostFiles } from '../node-files/host-files.js';
+import { isTable, parseTomlSafe, type TomlTable } from '../node-files/toml.js';
+import { registryTableOf } from '../../runtimes/containerd/config-toml.js';
 import type { NodeCredentialSource } from '../../domain/registry-config.js';
 import type { Credential } from './auth.js';
 import type { NodeCredential } from './client.js';

@@ -5,7 +5,7 @@
  * (a bounded map). On Docker Hub the two GETs come out of a budget per 6 hours, since
  * Docker Hub counts manifest GETs as pulls.
  */
-import type { PlatformImage, PlatformRead } from '../../domain/registry-truth.js';
+import type { PlatformImage, PlatformRead } from '../../domain/tag-truth.js';
 import { isDockerHubHost } from '../../domain/image-ref.js';
 import { DIGEST_RE, isIndex, type ManifestDoc } from './manifest.js';
 import { pickPlatformChild, platformString, type NodePlatform } from './platform.js';

@@ -3,8 +3,6 @@
  * the effective `config_path` for the runtime version, then per registry the
  * endpoints in try order and the one that resolves tags. Pure.
  */
-import { planCrioRegistry, type CrioRegistriesRead } from '../domain/crio.js';
-import type { Outcome, RegistryConfigRead } from '../domain/snapshot.js';
 import type {
   HostEntry,
   NodeCredentialSource,
@@ -12,11 +10,10 @@ import type {
   RegistryConfigSnapshot,
   RegistryPlan,
   RuntimeVersion,
-} from '../domain/registry-config.js';
-import { atLeast, defaultUpstream, effectiveHostsConfig } from '../domain/containerd-rules.js';
-import { DOCKER_HUB, isDockerHubHost } from '../domain/image-ref.js';
+} from '../../domain/registry-config.js';
+import { atLeast, effectiveHostsConfig } from './rules.js';
+import { ALL_CAPS, defaultUpstream, isUpstreamUrl } from '../../domain/registry-plan.js';
 
-const ALL_CAPS = ['pull', 'resolve', 'push'];
 
 /** Directory names containerd looks for, per root, for registry `host`. */
 export function hostDirCandidates(registry: string): string[] {
@@ -24,17 +21,6 @@ export function hostDirCandidates(registry: string): string[] {
   return m ? [`${m[1]}_${m[2]}_`, registry, '_default'] : [registry, '_default'];
 }
 
-export function isUpstreamUrl(url: string, registry: string): boolean {
-  let host: string;
-  try {
-    host = new URL(url).host;
-  } catch {
-    return false;
-  }
-  if (host === registry) return true;
-  if (host === new URL(defaultUpstream(registry)).host) return true;
-  return registry === DOCKER_HUB && isDockerHubHost(host);
-}
 
 function fromHostEntry(e: HostEntry, file: string, registry: string, entry: number): PlannedEndpoint {
   const url = e.kind === 'default' ? defaultUpstream(registry) : `${e.url}${e.path === '/v2' ? '' : e.path}`;
@@ -146,27 +132,4 @@ export function configuredRegistries(snap: RegistryConfigSnapshot): string[] {
   return [...out].sort();
 }
 
-/** The plan when the node's registry configuration was not read: the registry's default upstream. */
-export function defaultRegistryPlan(registry: string): RegistryPlan {
-  const url = defaultUpstream(registry);
-  return {
-    registry,
-    endpoints: [{ url, capabilities: ALL_CAPS, source: 'default upstream (registry configuration not read)', skipVerify: false, headerNames: [] }],
-    resolvesTagsVia: url,
-    mirrorResolves: false,
-    mode: 'default',
-  };
-}
 
-/**
- * The planner for a snapshot's node: containerd's configuration when it was read, CRI-O's
- * registries.conf when the node runs CRI-O, else every registry as itself. Callers (the tag
- * plan, the report) never branch on the runtime.
- */
-export function plannerFor(snapshot: { registryConfig?: Outcome<RegistryConfigRead>; crioRegistries?: Outcome<CrioRegistriesRead> }): (registry: string) => RegistryPlan {
-  const rc = snapshot.registryConfig;
-  if (rc?.ok) return (registry) => planRegistry(registry, rc.value.config, rc.value.version);
-  const crio = snapshot.crioRegistries;
-  if (crio?.ok) return (registry) => planCrioRegistry(registry, crio.value);
-  return defaultRegistryPlan;
-}

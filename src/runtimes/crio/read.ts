@@ -7,9 +7,9 @@
  */
 import { posix } from 'node:path';
 import type { ConfigProblem } from '../../domain/registry-config.js';
-import type { CrioMirror, CrioRegistriesRead, CrioRegistry } from '../../domain/crio.js';
-import type { HostFiles } from '../containerd/host-files.js';
-import { isTable, parseTomlSafe, type TomlTable } from '../containerd/toml.js';
+import type { CrioMirror, CrioRegistriesRead, CrioRegistry } from './plan.js';
+import type { HostFiles } from '../../adapters/node-files/host-files.js';
+import { isTable, parseTomlSafe, type TomlTable } from '../../adapters/node-files/toml.js';
 
 export const REGISTRIES_CONF = '/etc/containers/registries.conf';
 export const REGISTRIES_CONF_D = '/etc/containers/registries.conf.d';

@@ -3,24 +3,17 @@
  * an Outcome (value or classified error, with its duration). It never throws for a
  * source failure: a node whose runtime is down still gets a snapshot.
  */
-import { readCrioRegistries } from '../adapters/crio/registries-conf.js';
-import { runtimeKind } from '../domain/runtime-kind.js';
-import { detectLayout, NODE_LAYOUTS } from '../domain/node-layouts.js';
 import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { analyze } from '../report/analyze.js';
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
 import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from './ports.js';
-import { indexImages, joinContainers } from '../analyze/join.js';
-import { capTagChecks, planTagChecks } from '../analyze/tag-plan.js';
-import { plannerFor } from '../analyze/registry-plan.js';
-import { collectRegistryTruth } from './registry-truth.js';
-import type { TagAnswer } from '../domain/registry-truth.js';
-import type { RegistryConfigRead, RuntimeInfo } from '../domain/snapshot.js';
-import { nodeFileExists, type HostFiles } from '../adapters/containerd/host-files.js';
-import { readRegistryConfig } from '../adapters/containerd/read.js';
-import { inferRuntimeVersion, parseRuntimeVersion } from '../domain/containerd-rules.js';
-import { readConfigVersion } from '../adapters/containerd/config-toml.js';
+import { indexImages, joinContainers } from '../domain/join.js';
+import { capTagChecks, planTagChecks } from '../domain/tag-plan.js';
+import { plannerOf, profileFor, registryView } from '../runtimes/profile.js';
+import { collectRegistryTruth } from './ask-registries.js';
+import type { TagAnswer } from '../domain/tag-truth.js';
+import { type HostFiles } from '../adapters/node-files/host-files.js';
 import { hostPlatform, platformString } from '../adapters/registry/platform.js';
 import { managerFromMetadata, type WorkloadManager } from '../domain/gitops.js';
 
@@ -45,33 +38,6 @@ export interface CollectOptions {
   readonly containerdConfig?: string;
   /** Rules to apply instead of the runtime's own version (`--runtime-version`). */
   readonly runtimeVersion?: string;
-}
-
-/**
- * Reads config.toml + hosts.toml under the rules of: --runtime-version when given, else
- * the runtime's reported version, else a version inferred from the config's own version.
- */
-export function collectRegistryConfig(
-  files: HostFiles,
-  opts: { hostRoot: string; configFile?: string | undefined; runtimeVersion?: string },
-  runtime: RuntimeInfo | undefined,
-): RegistryConfigRead {
-  // Whether a known configuration file exists, from its directory's listing: the file itself is
-  // read once, by the config reader.
-  const exists = nodeFileExists(files);
-  const detected = opts.configFile ? undefined : detectLayout(exists);
-  const fallback = NODE_LAYOUTS.find((l) => l.id === 'containerd')!;
-  const configFile = opts.configFile ?? (detected ?? fallback).configFile;
-  const layout: RegistryConfigRead['layout'] = opts.configFile
-    ? { id: NODE_LAYOUTS.find((l) => l.configFile === opts.configFile)?.id ?? 'custom', name: NODE_LAYOUTS.find((l) => l.configFile === opts.configFile)?.name ?? 'given by --containerd-config', source: 'flag' }
-    : detected
-      ? { id: detected.id, name: detected.name, source: 'detected' }
-      : { id: fallback.id, name: fallback.name, source: 'not-found', lookedFor: NODE_LAYOUTS.map((l) => l.configFile) };
-  let version =
-    (opts.runtimeVersion ? parseRuntimeVersion(opts.runtimeVersion, 'flag') : undefined) ??
-    (runtime ? parseRuntimeVersion(runtime.version, 'runtime') : undefined);
-  if (!version) version = inferRuntimeVersion(readConfigVersion(files, configFile));
-  return { version, config: readRegistryConfig(files, { hostRoot: opts.hostRoot, configFile, version }), layout };
 }
 
 async function outcome<T>(fn: () => Promise<T>): Promise<Outcome<T>> {
@@ -116,21 +82,12 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     }
   }
   const files = deps.hostFiles;
-  // The runtime decides whose configuration says how tags resolve: CRI-O's registries.conf,
-  // or containerd's (also when the runtime did not answer: nothing else is known then).
-  const kind = runtime.ok ? runtimeKind(runtime.value.name) : 'containerd';
-  const crioRegistries = files && kind === 'cri-o' && runtime.ok ? await outcome(async () => readCrioRegistries(files, runtime.value.version)) : undefined;
-  const registryConfig = files && kind === 'containerd'
+  // The runtime's profile reads how this node resolves tags (picked once, from the CRI runtime name;
+  // containerd's when the runtime did not answer: nothing else is known then).
+  const profile = profileFor(runtime.ok ? runtime.value.name : undefined);
+  const registryConfig = files && profile
     ? await outcome(async () =>
-        collectRegistryConfig(
-          files,
-          {
-            hostRoot: options.hostRoot ?? '/',
-            ...(options.containerdConfig ? { configFile: options.containerdConfig } : {}),
-            ...(options.runtimeVersion ? { runtimeVersion: options.runtimeVersion } : {}),
-          },
-          runtime.ok ? runtime.value : undefined,
-        ),
+        profile.readConfig(files, { hostRoot: options.hostRoot ?? '/', configFile: options.containerdConfig, runtimeVersion: options.runtimeVersion }, runtime.ok ? runtime.value : undefined),
       )
     : undefined;
   return {
@@ -144,7 +101,6 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
     pods: podList,
     ...(podsElsewhere ? { podsElsewhere } : {}),
     ...(registryConfig ? { registryConfig } : {}),
-    ...(crioRegistries ? { crioRegistries } : {}),
     imageMeta: {},
   } as NodeSnapshot;
 }
@@ -235,7 +191,7 @@ export async function askRegistries(
 ): Promise<{ answers: TagAnswer[]; deferred: number }> {
   const images = snapshot.images.ok ? snapshot.images.value : [];
   const containers = joinContainers(snapshot, indexImages(images));
-  const plans = planTagChecks(containers, images, plannerFor(snapshot));
+  const plans = planTagChecks(containers, images, plannerOf(snapshot.registryConfig?.ok ? registryView(snapshot.registryConfig.value) : undefined));
   // The window of cached-only tags moves every 5 minutes of collection time.
   const rotation = Math.floor(Date.parse(snapshot.collectedAt) / 300_000);
   const capped = capTagChecks(plans, maxTags, Number.isFinite(rotation) ? rotation : 0);

@@ -5,9 +5,9 @@
  */
 import { posix } from 'node:path';
 import type { HostsFile, RegistryConfigSnapshot, RuntimeVersion } from '../../domain/registry-config.js';
-import { effectiveHostsConfig } from '../../domain/containerd-rules.js';
+import { effectiveHostsConfig } from './rules.js';
 import { loadContainerdConfig } from './config-toml.js';
-import type { HostFiles } from './host-files.js';
+import type { HostFiles } from '../../adapters/node-files/host-files.js';
 import { parseHostsToml } from './hosts-toml.js';
 
 const MAX_HOST_DIRS = 512;

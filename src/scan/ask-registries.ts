@@ -11,8 +11,8 @@
  * where manifest GETs count as pulls, the platform read comes out of the client's
  * budget and build metadata is never fetched.
  */
-import { compareAnswers, hostOutcome, isIndexAnswer, type TagAnswer, type TagResolved } from '../domain/registry-truth.js';
-import type { ChainHop, TagCheckPlan } from '../analyze/tag-plan.js';
+import { compareAnswers, hostOutcome, isIndexAnswer, type TagAnswer, type TagResolved } from '../domain/tag-truth.js';
+import type { ChainHop, TagCheckPlan } from '../domain/tag-plan.js';
 import type { RegistryLookup } from './ports.js';
 import { isDockerHubHost } from '../domain/image-ref.js';
 

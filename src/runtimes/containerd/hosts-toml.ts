@@ -9,8 +9,9 @@
 import { quoteUrl } from '../../domain/redact.js';
 import { posix } from 'node:path';
 import type { ConfigProblem, HostEntry, HostSettings, RuntimeVersion } from '../../domain/registry-config.js';
-import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
-import { atLeast, defaultUpstream } from '../../domain/containerd-rules.js';
+import { isTable, parseTomlSafe, type TomlTable } from '../../adapters/node-files/toml.js';
+import { atLeast } from './rules.js';
+import { defaultUpstream } from '../../domain/registry-plan.js';
 
 export interface ParsedHosts {
   readonly hosts: HostEntry[];

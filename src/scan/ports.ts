@@ -13,7 +13,7 @@ import type {
   RuntimeInfo,
 } from '../domain/snapshot.js';
 import type { PlannedEndpoint } from '../domain/registry-config.js';
-import type { PlatformRead, TagResolved, TagUnverified } from '../domain/registry-truth.js';
+import type { PlatformRead, TagResolved, TagUnverified } from '../domain/tag-truth.js';
 
 /** A classified failure of a source; the collector turns it into an Outcome error. */
 export class SourceFailure<K extends string = string> extends Error {

@@ -7,7 +7,7 @@
  * digest-only ones (`mirror-by-digest-only`, or `pull-from-mirror = "digest-only"`) — then
  * the primary location, always last. A blocked registry is never pulled from.
  */
-import type { ConfigProblem, PlannedEndpoint, RegistryPlan } from './registry-config.js';
+import type { ConfigProblem, PlannedEndpoint, RegistryPlan } from '../../domain/registry-config.js';
 
 export interface CrioMirror {
   readonly location: string;

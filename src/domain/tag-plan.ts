@@ -5,10 +5,10 @@
  * node (its resolve-capable hosts in order, `server` last), and of the registry
  * itself as the reference; an endpoint in both is asked once.
  */
-import { refName, tryParseImageRef } from '../domain/image-ref.js';
-import type { EndpointRole } from '../domain/registry-truth.js';
-import type { PlannedEndpoint, RegistryPlan } from '../domain/registry-config.js';
-import type { ImageRecord } from '../domain/snapshot.js';
+import { refName, tryParseImageRef } from './image-ref.js';
+import type { EndpointRole } from './tag-truth.js';
+import type { PlannedEndpoint, RegistryPlan } from './registry-config.js';
+import type { ImageRecord } from './snapshot.js';
 import { digestForName, type ContainerView } from './join.js';
 import { isUpstreamUrl } from './registry-plan.js';
 

@@ -6,7 +6,7 @@
  * runtime container ID from the pod status; the io.kubernetes.* labels are the
  * fallback for containers the pod status does not list yet.
  */
-import { type ImageRef, isImageId, parseRepoDigest, refName, tryParseImageRef } from '../domain/image-ref.js';
+import { type ImageRef, isImageId, parseRepoDigest, refName, tryParseImageRef } from './image-ref.js';
 import type {
   ContainerRecord,
   ImageRecord,
@@ -15,7 +15,7 @@ import type {
   PodOwner,
   PodRecord,
   PullPolicy,
-} from '../domain/snapshot.js';
+} from './snapshot.js';
 
 export interface ContainerView {
   readonly record: ContainerRecord;

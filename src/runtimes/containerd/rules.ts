@@ -3,7 +3,7 @@
  * the default upstream of a registry, the effective hosts.toml roots. Shared by the
  * adapters that read the node's files and by the analysis that plans from them.
  */
-import type { ConfigProblem, ContainerdConfigView, RuntimeVersion } from './registry-config.js';
+import type { ConfigProblem, ContainerdConfigView, RuntimeVersion } from '../../domain/registry-config.js';
 
 /** `v1.6.20~ds1`, `1.7.12-0ubuntu1`, `v2.1.3` → numbers; undefined when unparseable. */
 export function parseRuntimeVersion(raw: string, source: RuntimeVersion['source']): RuntimeVersion | undefined {
@@ -47,20 +47,7 @@ export function describeVersion(v: RuntimeVersion): string {
 }
 
 /** containerd's default upstream for a registry host (hosts.go defaultHost / docker.DefaultHost). */
-export function defaultUpstream(registry: string): string {
-  if (registry === 'docker.io') return 'https://registry-1.docker.io';
-  const hostOnly = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  const port = /:(\d+)$/.exec(registry)?.[1];
-  const loopback = hostOnly === 'localhost' || /^127\./.test(hostOnly) || hostOnly === '::1';
-  // Loopback registries default to plain HTTP unless on 443 (containerd tries HTTPS first, then falls back).
-  if (loopback && port && port !== '443') return `http://${registry}`;
-  return `https://${registry}`;
-}
 
-export function formatProblem(p: ConfigProblem): string {
-  const at = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
-  return `${p.file}${at}: ${p.reason}`;
-}
 
 export const DEFAULT_CONFIG_PATH_22 = '/etc/containerd/certs.d:/etc/docker/certs.d';
 export interface EffectiveHostsConfig {

@@ -6,9 +6,9 @@
  */
 import { dirname, posix } from 'node:path';
 import type { ConfigProblem, ContainerdConfigView, CriRegistrySection, NodeCredentialKind, NodeCredentialSource, RuntimeVersion } from '../../domain/registry-config.js';
-import type { HostFiles } from './host-files.js';
-import { relativeGlobBase } from '../../domain/containerd-rules.js';
-import { isTable, parseTomlSafe, type TomlTable } from './toml.js';
+import type { HostFiles } from '../../adapters/node-files/host-files.js';
+import { relativeGlobBase } from './rules.js';
+import { isTable, parseTomlSafe, type TomlTable } from '../../adapters/node-files/toml.js';
 import { withoutUserinfo } from '../../domain/redact.js';
 
 export const GRPC_CRI = 'io.containerd.grpc.v1.cri';

@@ -17,8 +17,8 @@
  */
 import { refName, shortDigest, tryParseImageRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
-import { compareAnswers, compareWithLocal, type RegistryErrorKind, type TagAnswer, type TagUnverified } from '../domain/registry-truth.js';
-import { digestForName } from '../analyze/join.js';
+import { compareAnswers, compareWithLocal, type RegistryErrorKind, type TagAnswer, type TagUnverified } from '../domain/tag-truth.js';
+import { digestForName } from '../domain/join.js';
 import type { CheckContext } from './types.js';
 import { buildMeta, containerRef } from './workload.js';
 
@@ -76,17 +76,9 @@ function sourceOf(ctx: CheckContext, endpoint: string): string | undefined {
   return ctx.registryPlans.flatMap((p) => p.endpoints).find((e) => e.url === endpoint)?.source;
 }
 
-/** True when the CRI registry table comes from a file this containerd may not load (config-version-dependent). */
-function registryTableUncertain(ctx: CheckContext): boolean {
-  const rc = ctx.snapshot.registryConfig;
-  if (!rc?.ok) return false;
-  const dependent = new Set((rc.value.config.config.versionDependent ?? []).map((p) => p.file));
-  return (rc.value.config.config.registry?.files ?? []).some((f) => dependent.has(f));
-}
-
 export function checkMirrorStale(ctx: CheckContext): Finding[] {
   const out: Finding[] = [];
-  const configUncertain = registryTableUncertain(ctx);
+  const configUncertain = ctx.registry?.mirrorsUncertain ?? false;
   for (const [key, t] of ctx.truth) {
     const m = t.resolver;
     const u = t.upstream;
