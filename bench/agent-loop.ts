@@ -6,8 +6,8 @@
 import { readdirSync } from 'node:fs';
 import { createCriClient } from '../src/adapters/cri/client.js';
 import { Agent } from '../src/agent/agent.js';
-import { SourceFailure } from '../src/scan/ports.js';
-import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/checks/types.js';
+import { SourceFailure } from '../src/domain/ports.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/domain/mutable-tags.js';
 import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { buildApp } from '../src/server/app.js';

@@ -5,7 +5,7 @@
 import { createCriClient } from '../src/adapters/cri/client.js';
 import { scanNode } from '../src/scan/scan.js';
 import { analyze } from '../src/report/analyze.js';
-import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/checks/types.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/domain/mutable-tags.js';
 import { fork } from 'node:child_process';
 import { median, percentile, syntheticNode } from './fixtures.js';
 

@@ -20,8 +20,8 @@ const mem = (label: string) => {
 mem('start');
 const { createCriClient } = await import('../src/adapters/cri/client.js');
 const { Agent } = await import('../src/agent/agent.js');
-const { SourceFailure } = await import('../src/scan/ports.js');
-const { DEFAULT_MUTABLE_TAG_PATTERNS } = await import('../src/checks/types.js');
+const { SourceFailure } = await import('../src/domain/ports.js');
+const { DEFAULT_MUTABLE_TAG_PATTERNS } = await import('../src/domain/mutable-tags.js');
 const { createLogger } = await import('../src/log.js');
 const { Metrics } = await import('../src/metrics/metrics.js');
 const { buildApp } = await import('../src/server/app.js');

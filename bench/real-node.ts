@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { createCriClient } from '../src/adapters/cri/client.js';
 import { createHostFiles } from '../src/adapters/node-files/host-files.js';
 import { scanNode } from '../src/scan/scan.js';
-import { SourceFailure } from '../src/scan/ports.js';
-import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/checks/types.js';
+import { SourceFailure } from '../src/domain/ports.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../src/domain/mutable-tags.js';
 import { TestBed } from '../testbed/bed.js';
 import { median, percentile } from './fixtures.js';
 
@@ -64,7 +64,7 @@ async function pool<T>(items: readonly T[], width: number, fn: (t: T) => Promise
   }));
 }
 
-export async function benchRealNode(images = 1_000, pods = 20, perPod = 10, runs = 20): Promise<Record<string, number | string>> {
+export async function benchRealNode(images = 1_000, pods = 20, perPod = 10, runs = 60): Promise<Record<string, number | string>> {
   const bed = await TestBed.start({ nodeName: 'bench-node' });
   const started = Date.now();
   try {

@@ -2,6 +2,7 @@
  * Registry requests per cycle vs unique tags: N containers sharing K tags, several
  * cycles with the cache expired between them; counted at the (fake) registry.
  */
+import { baseView } from '../src/report/view.js';
 import { analyze } from '../src/report/analyze.js';
 import { RegistryClient } from '../src/adapters/registry/client.js';
 import { createRegistryLookup } from '../src/adapters/registry/lookup.js';
@@ -47,7 +48,7 @@ export async function benchRegistry(containers = 2_000, tags = 150, cycles = 5):
     let stale = 0;
     for (let i = 0; i < cycles; i++) {
       const before = reg.manifestRequests('HEAD').length;
-      const { answers: truth } = await askRegistries(snapshot, createRegistryLookup(client, undefined));
+      const { answers: truth } = await askRegistries(snapshot, baseView(snapshot), createRegistryLookup(client, undefined));
       perCycle.push(reg.manifestRequests('HEAD').length - before);
       stale = analyze({ ...snapshot, registryTruth: truth }).findings.filter((f) => f.code === 'running-stale').length;
       now += 300_000; // the next cycle comes after the cache TTL

@@ -8,7 +8,7 @@ import { benchFakeScale } from './fake-scale.js';
 import { benchAgentRss } from './agent-rss.js';
 
 const all: Record<string, () => Promise<Record<string, number | string>>> = {
-  'fake-scale': () => benchFakeScale(),
+  'fake-scale': () => benchFakeScale(Number(process.env['BENCH_FAKE_IMAGES'] ?? 10_000), Number(process.env['BENCH_FAKE_CONTAINERS'] ?? 2_000)),
   'agent-rss': () => benchAgentRss(Number(process.env['BENCH_CYCLES'] ?? 10_000)),
   http: async () => (await import('./http.js')).benchHttp(),
   registry: async () => (await import('./registry.js')).benchRegistry(),

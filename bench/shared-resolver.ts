@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../src/adapters/registry/client.js';
 import { createSharedLookup, ResolverHealth } from '../src/adapters/registry/shared-lookup.js';
-import type { RegistryLookup } from '../src/scan/ports.js';
+import type { RegistryLookup } from '../src/domain/ports.js';
 import type { PlannedEndpoint } from '../src/domain/registry-config.js';
 import type { TagResolved, TagUnverified } from '../src/domain/tag-truth.js';
 import { buildResolverApp } from '../src/resolver/resolver.js';

@@ -4,11 +4,11 @@
  * latest report is kept and read by the HTTP API and the metrics; neither ever calls
  * the runtime or a registry itself.
  */
+import { resetImageRefCache } from '../domain/image-ref.js';
 import { scanNode, type CollectDeps, type CollectOptions } from '../scan/scan.js';
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
 import type { Logger } from '../log.js';
-import { resetImageRefCache } from '../domain/image-ref.js';
 
 export interface AgentStatus {
   readonly scans: number;

@@ -8,17 +8,10 @@ import { formatRef, refName, tagRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
 import type { Severity } from '../domain/finding-codes.js';
 import type { CheckContext } from './types.js';
+import { globToRegExp, isMutableTag } from '../domain/mutable-tags.js';
 import { containerRef, groupBy } from './workload.js';
 
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
-}
 
-export function isMutableTag(tag: string | undefined, implicit: boolean, patterns: readonly RegExp[]): boolean {
-  if (implicit || tag === undefined) return true;
-  return patterns.some((re) => re.test(tag));
-}
 
 export function checkMutableTag(ctx: CheckContext): Finding[] {
   const patterns = ctx.options.mutableTagPatterns.map(globToRegExp);

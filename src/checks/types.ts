@@ -13,10 +13,6 @@ export interface AnalyzeOptions {
   readonly mutableTagPatterns: readonly string[];
 }
 
-export const DEFAULT_MUTABLE_TAG_PATTERNS: readonly string[] = [
-  'latest', 'main', 'master', 'develop', 'dev', 'edge', 'nightly', 'canary', 'stable',
-  'head', 'prod', 'production', 'staging', 'snapshot', '*-latest', '*-snapshot',
-];
 
 /** Everything a check may read. Built once per analysis; checks never do I/O. */
 export interface CheckContext {

@@ -13,7 +13,7 @@ import { createSources } from './sources.js';
 import { parseListen } from './listen.js';
 import { createApiAuthorizer } from '../server/api-auth.js';
 import { EventRecorder } from '../agent/events.js';
-import { SourceFailure } from '../scan/ports.js';
+import { SourceFailure } from '../domain/ports.js';
 
 export async function runAgent(options: Options): Promise<number> {
   const log = createLogger(options.logLevel);

@@ -11,7 +11,7 @@ import { buildResolverApp, endpointKey } from '../resolver/resolver.js';
 import { forbiddenAddress, parseCidr, type Cidr } from '../domain/addresses.js';
 import { createApiAuthorizer, type ApiAuthorizer } from '../server/api-auth.js';
 import { loadKubeApi } from '../adapters/kube/api.js';
-import { SourceFailure } from '../scan/ports.js';
+import { SourceFailure } from '../domain/ports.js';
 import { packageVersion } from '../version.js';
 import { parseListen } from './listen.js';
 

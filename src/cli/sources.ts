@@ -10,7 +10,7 @@ import { createRegistryLookup } from '../adapters/registry/lookup.js';
 import { createSharedLookup, ResolverHealth } from '../adapters/registry/shared-lookup.js';
 import { loadCredentials } from '../adapters/registry/credentials.js';
 import { AnswerHold } from '../adapters/registry/answer-hold.js';
-import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../scan/ports.js';
+import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../domain/ports.js';
 import type { CollectDeps, CollectOptions } from '../scan/scan.js';
 import { OptionsError, type Options } from '../config/options.js';
 import type { Logger } from '../log.js';

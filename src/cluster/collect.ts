@@ -5,7 +5,7 @@
  */
 import { getCapped, type CappedGetErrors } from '../adapters/http-get.js';
 import type { KubeApi } from '../adapters/kube/api.js';
-import { SourceFailure } from '../scan/ports.js';
+import { SourceFailure } from '../domain/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
 import type { Report } from '../domain/report.js';
 

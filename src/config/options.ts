@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { DEFAULT_RUNTIME_ENDPOINT } from '../adapters/cri/endpoint.js';
-import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../checks/types.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../domain/mutable-tags.js';
 
 export type Command = 'scan' | 'registries' | 'agent' | 'cluster' | 'resolver';
 

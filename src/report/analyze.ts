@@ -9,10 +9,11 @@ import { REPORT_SCHEMA_VERSION, type Finding, type Report, type SourceStatus } f
 import type { NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { CHECKS } from '../checks/index.js';
 import { registryView, type NodeRegistryConfig } from '../runtimes/profile.js';
-import { DEFAULT_MUTABLE_TAG_PATTERNS, type AnalyzeOptions, type CheckContext } from '../checks/types.js';
-import { truthByTag, type TagAnswer, type TagResolved, type TagTruth } from '../domain/tag-truth.js';
-import type { ImageRecord } from '../domain/snapshot.js';
-import { indexImages, joinContainers, type ContainerView } from '../domain/join.js';
+import { deriveView, type SnapshotView } from './view.js';
+import type { AnalyzeOptions, CheckContext } from '../checks/types.js';
+import { DEFAULT_MUTABLE_TAG_PATTERNS } from '../domain/mutable-tags.js';
+import { type TagAnswer, type TagResolved, type TagTruth } from '../domain/tag-truth.js';
+import { type ContainerView } from '../domain/join.js';
 import type { RegistriesSection } from '../domain/report.js';
 import { tryParseImageRef } from '../domain/image-ref.js';
 
@@ -24,28 +25,14 @@ function status(o: Outcome<unknown>): SourceStatus {
     : { ok: false, durationMs: o.durationMs, error: { kind: o.error.kind, message: o.error.message } };
 }
 
-export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAULT_ANALYZE_OPTIONS): Report {
+/**
+ * `derived`: the joins and views of this snapshot when the scan already built them (it builds them
+ * once, before asking the registries); without it they are built here.
+ */
+export function analyze(snapshot: NodeSnapshot, options: AnalyzeOptions = DEFAULT_ANALYZE_OPTIONS, derived?: SnapshotView): Report {
   const images = snapshot.images.ok ? snapshot.images.value : [];
-  const index = indexImages(images);
-  const ctxIndex = index;
-  const containers = joinContainers(snapshot, index);
-  const rc = snapshot.registryConfig;
-  const registry = rc?.ok ? registryView(rc.value) : undefined;
+  const { index, containers, registry, truth, nodeImageFor } = derived ?? deriveView(snapshot);
   const registries = registry?.section(registriesNamed(containers, images.flatMap((i) => i.repoTags)));
-  const truth = truthByTag(snapshot.registryTruth ?? []);
-  let byRepoDigest: Map<string, ImageRecord> | undefined;
-  const nodeImageFor = (name: string, answer: TagResolved): ImageRecord | undefined => {
-    if (!byRepoDigest) {
-      byRepoDigest = new Map();
-      for (const image of images) for (const rd of image.repoDigests) byRepoDigest.set(rd, image);
-    }
-    const index = byRepoDigest;
-    const byDigest = [answer.digest, ...(answer.children ?? []), ...(answer.platformImage ? [answer.platformImage.manifest] : [])]
-      .map((d) => index.get(`${name}@${d}`))
-      .find((i) => i !== undefined);
-    // The node may hold the platform's image under another index digest (a re-published index).
-    return byDigest ?? (answer.platformImage ? ctxIndex.imagesById.get(answer.platformImage.config) : undefined);
-  };
   const ctx: CheckContext = { snapshot, index, containers, options, ...(registry ? { registry } : {}), registryPlans: registries?.registries ?? [], truth, nodeImageFor };
   const silencedBy = silences(snapshot);
   const findings: Finding[] = CHECKS.flatMap((check) => check(ctx)).map((f) => withSilence(withConfirmation(f, truth), silencedBy));

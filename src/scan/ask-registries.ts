@@ -13,7 +13,7 @@
  */
 import { compareAnswers, hostOutcome, isIndexAnswer, type TagAnswer, type TagResolved } from '../domain/tag-truth.js';
 import type { ChainHop, TagCheckPlan } from '../domain/tag-plan.js';
-import type { RegistryLookup } from './ports.js';
+import type { RegistryLookup } from '../domain/ports.js';
 import { isDockerHubHost } from '../domain/image-ref.js';
 
 /** At most this many registry build-metadata lookups per scan. */

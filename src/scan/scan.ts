@@ -7,10 +7,11 @@ import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.j
 import { analyze } from '../report/analyze.js';
 import type { AnalyzeOptions } from '../checks/types.js';
 import type { Report } from '../domain/report.js';
-import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from './ports.js';
-import { indexImages, joinContainers } from '../domain/join.js';
+import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../domain/ports.js';
 import { capTagChecks, planTagChecks } from '../domain/tag-plan.js';
-import { plannerOf, profileFor, registryView } from '../runtimes/profile.js';
+import { plannerOf, profileFor } from '../runtimes/profile.js';
+import { baseView, withTruth, type SnapshotView } from '../report/view.js';
+import { planDetails } from '../domain/detail-plan.js';
 import { collectRegistryTruth } from './ask-registries.js';
 import type { TagAnswer } from '../domain/tag-truth.js';
 import { type HostFiles } from '../adapters/node-files/host-files.js';
@@ -105,41 +106,35 @@ export async function collectSnapshot(deps: CollectDeps, options: CollectOptions
   } as NodeSnapshot;
 }
 
-/** At most this many ImageStatus(verbose) calls per scan, for build metadata. */
-export const MAX_META_LOOKUPS = 32;
-
-/** Image IDs whose build metadata would explain a finding. */
-export function imagesNeedingMeta(report: Report): string[] {
-  const ids = new Set<string>();
-  for (const f of report.findings) {
-    for (const key of ['runningImageId', 'nodeImageId', 'cachedImageId']) {
-      const id = f.evidence[key];
-      if (typeof id === 'string') ids.add(id);
-    }
-  }
-  return [...ids].slice(0, MAX_META_LOOKUPS);
-}
-
 /**
- * One scan: collect, analyze, then fetch build metadata only for the images a
- * finding is about and analyze again (analysis is pure and cheap).
+ * One scan, one pass, each stage entered once, in the order the data needs it: the runtime, the
+ * pods and the node's configuration (concurrently); the joins and the registry plan; the registry
+ * answers; the details those answers call for (build metadata, who syncs a workload), decided from
+ * the answers, not from findings; then one pure analysis. `stages` counts the stages entered.
  */
 export async function scanNode(
   deps: CollectDeps,
   options: CollectOptions,
   analyzeOptions?: AnalyzeOptions,
+  stages?: (stage: ScanStage) => void,
 ): Promise<{ snapshot: NodeSnapshot; report: Report }> {
+  stages?.('collect');
   let snapshot = await collectSnapshot(deps, options);
+  stages?.('join');
+  const base = baseView(snapshot);
   if (deps.registry) {
-    const { answers, deferred } = await askRegistries(snapshot, deps.registry, deps.registryMaxTags ?? DEFAULT_REGISTRY_MAX_TAGS);
+    stages?.('registries');
+    const { answers, deferred } = await askRegistries(snapshot, base, deps.registry, deps.registryMaxTags ?? DEFAULT_REGISTRY_MAX_TAGS);
     snapshot = { ...snapshot, registryTruth: answers, ...(deferred > 0 ? { registryTagsDeferred: deferred } : {}) };
   }
-  let report = analyze(snapshot, analyzeOptions);
+  const view = withTruth(base, snapshot);
   const rt = deps.runtime;
   const pods = deps.pods;
-  const wanted = rt instanceof SourceFailure ? [] : imagesNeedingMeta(report);
-  const workloads = pods instanceof SourceFailure || !pods.workloadMetadata ? [] : workloadsNeedingManager(report);
+  const details = planDetails(view.containers, view.index, view.truth, view.nodeImageFor);
+  const wanted = rt instanceof SourceFailure ? [] : details.imageIds;
+  const workloads = pods instanceof SourceFailure || !pods.workloadMetadata ? [] : details.workloads;
   if (wanted.length > 0 || workloads.length > 0) {
+    stages?.('details');
     const [metas, managers] = await Promise.all([
       rt instanceof SourceFailure ? [] : Promise.all(wanted.map((id) => rt.imageBuildMeta(id).catch(() => undefined))),
       Promise.all(workloads.map(async (w) => {
@@ -158,40 +153,24 @@ export async function scanNode(
       if (m !== undefined) workloadManagers[`${w.namespace}/${w.kind}/${w.name}`] = m;
     });
     snapshot = { ...snapshot, imageMeta, ...(Object.keys(workloadManagers).length > 0 ? { workloadManagers } : {}) };
-    report = analyze(snapshot, analyzeOptions);
   }
-  return { snapshot, report };
+  stages?.('analyze');
+  return { snapshot, report: analyze(snapshot, analyzeOptions, view) };
 }
 
-/** At most this many workloads asked about per scan, for who syncs them (GitOps). */
-export const MAX_WORKLOAD_LOOKUPS = 16;
-
-/** Workloads a running-* fix would change: whose GitOps controller, if any, decides what the fix says. */
-export function workloadsNeedingManager(report: Report): { namespace: string; kind: string; name: string }[] {
-  const byRef = new Map(report.containers.map((c) => [`${c.namespace}/${c.pod}/${c.container}`, c]));
-  const out = new Map<string, { namespace: string; kind: string; name: string }>();
-  for (const f of report.findings) {
-    if (f.code !== 'running-stale' && f.code !== 'running-superseded') continue;
-    for (const ref of f.containers) {
-      const c = byRef.get(`${ref.namespace}/${ref.pod}/${ref.container}`);
-      if (!c?.namespace || !c.owner || !['Deployment', 'StatefulSet', 'DaemonSet'].includes(c.owner.kind)) continue;
-      out.set(`${c.namespace}/${c.owner.kind}/${c.owner.name}`, { namespace: c.namespace, kind: c.owner.kind, name: c.owner.name });
-    }
-  }
-  return [...out.values()].slice(0, MAX_WORKLOAD_LOOKUPS);
-}
+export type ScanStage = 'collect' | 'join' | 'registries' | 'details' | 'analyze';
 
 export const DEFAULT_REGISTRY_MAX_TAGS = 500;
 
 /** The tag checks this snapshot calls for (capped), asked of the endpoints the node's configuration names. */
 export async function askRegistries(
   snapshot: NodeSnapshot,
+  view: Pick<SnapshotView, 'containers' | 'registry'>,
   lookup: RegistryLookup,
   maxTags = DEFAULT_REGISTRY_MAX_TAGS,
 ): Promise<{ answers: TagAnswer[]; deferred: number }> {
   const images = snapshot.images.ok ? snapshot.images.value : [];
-  const containers = joinContainers(snapshot, indexImages(images));
-  const plans = planTagChecks(containers, images, plannerOf(snapshot.registryConfig?.ok ? registryView(snapshot.registryConfig.value) : undefined));
+  const plans = planTagChecks(view.containers, images, plannerOf(view.registry));
   // The window of cached-only tags moves every 5 minutes of collection time.
   const rotation = Math.floor(Date.parse(snapshot.collectedAt) / 300_000);
   const capped = capTagChecks(plans, maxTags, Number.isFinite(rotation) ? rotation : 0);

@@ -8,7 +8,7 @@
  * io.kubernetes.* labels).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuntimeClient } from '../../src/scan/ports.js';
+import type { RuntimeClient } from '../../src/domain/ports.js';
 import { parseRepoDigest, tryParseImageRef } from '../../src/domain/image-ref.js';
 
 export interface RuntimeWorld {

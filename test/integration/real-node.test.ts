@@ -11,6 +11,10 @@ import { waitFor } from '../../testbed/proc.js';
 import type { RunningPod } from '../../testbed/kubelet.js';
 import { runtimeClientConformance } from '../conformance/runtime-client.js';
 import { runCli } from '../helpers/cli.js';
+import { loadOptions } from '../../src/config/options.js';
+import { createSources } from '../../src/cli/sources.js';
+import { createLogger } from '../../src/log.js';
+import { scanNode } from '../../src/scan/scan.js';
 import { bedReleases, releaseLabel, RELEASES } from '../helpers/releases.js';
 import { criFields, fakeWorld, rawCri } from '../conformance/cri-fields.js';
 import { FakeCri, type EmulatedRelease } from '../fakes/fake-cri.js';
@@ -146,6 +150,26 @@ for (const rel of bedReleases()) {
           expect(report.intentSource).toBe('cri-only');
         } finally {
           bed.kube.failWith = undefined;
+        }
+      });
+    });
+
+    describe('one scan is one pass', () => {
+      it('enters each stage once and asks the runtime each question once, on the real node', async () => {
+        const options = loadOptions('scan', [...bed.scanArgs()], {});
+        const calls: string[] = [];
+        const sources = await createSources(options, createLogger('error'), { onRuntimeCall: (method) => calls.push(method) });
+        try {
+          const stages: string[] = [];
+          const { report } = await scanNode(sources.deps(), sources.collectOptions(), { mutableTagPatterns: options.mutableTags }, (s) => stages.push(s));
+          expect(report.findings.some((f) => f.code === 'running-superseded')).toBe(true);
+          expect(stages).toEqual(['collect', 'join', 'registries', 'details', 'analyze']);
+          const count = (m: string) => calls.filter((c) => c === m).length;
+          expect({ Version: count('Version'), ListImages: count('ListImages'), ListContainers: count('ListContainers') }).toEqual({ Version: 1, ListImages: 1, ListContainers: 1 });
+          // Build metadata only for the images the findings are about (the two web builds).
+          expect(count('ImageStatus')).toBe(2);
+        } finally {
+          sources.close();
         }
       });
     });

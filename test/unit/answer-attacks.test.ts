@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSharedLookup, ResolverHealth, shareable } from '../../src/adapters/registry/shared-lookup.js';
 import { RegistryClient } from '../../src/adapters/registry/client.js';
-import type { RegistryLookup } from '../../src/scan/ports.js';
+import type { RegistryLookup } from '../../src/domain/ports.js';
 import type { PlannedEndpoint } from '../../src/domain/registry-config.js';
 import { analyze } from '../../src/report/analyze.js';
 import { SnapshotBuilder } from '../fakes/snapshot-builder.js';

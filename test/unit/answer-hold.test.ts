@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AnswerHold } from '../../src/adapters/registry/answer-hold.js';
-import type { RegistryLookup } from '../../src/scan/ports.js';
+import type { RegistryLookup } from '../../src/domain/ports.js';
 import type { PlannedEndpoint } from '../../src/domain/registry-config.js';
 import type { TagResolved, TagUnverified } from '../../src/domain/tag-truth.js';
 

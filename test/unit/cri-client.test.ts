@@ -7,7 +7,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALLOWED_CRI_METHODS, createCriClient } from '../../src/adapters/cri/client.js';
 import { protoLoadOptions, protoPath } from '../../src/adapters/cri/endpoint.js';
-import { SourceFailure } from '../../src/scan/ports.js';
+import { SourceFailure } from '../../src/domain/ports.js';
 import { loadFullCri, testbedProtoPath } from '../../testbed/cri-full.js';
 import { FakeCri } from '../fakes/fake-cri.js';
 

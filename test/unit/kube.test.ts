@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapPod, resolveOwner, stripRuntimeScheme } from '../../src/adapters/kube/map.js';
 import { createKubePodSource } from '../../src/adapters/kube/pods.js';
-import { SourceFailure, type PodSource } from '../../src/scan/ports.js';
+import { SourceFailure, type PodSource } from '../../src/domain/ports.js';
 import { FakeKubeApi } from '../../testbed/kube-api.js';
 import { freePort } from '../../testbed/proc.js';
 

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/adapters/registry/client.js';
 import { createSharedLookup, ResolverHealth, shareable } from '../../src/adapters/registry/shared-lookup.js';
-import type { RegistryLookup } from '../../src/scan/ports.js';
+import type { RegistryLookup } from '../../src/domain/ports.js';
 import type { PlannedEndpoint } from '../../src/domain/registry-config.js';
 import type { TagResolved, TagUnverified } from '../../src/domain/tag-truth.js';
 import { buildResolverApp } from '../../src/resolver/resolver.js';

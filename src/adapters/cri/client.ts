@@ -12,7 +12,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ImageBuildMeta, RuntimeErrorKind, RuntimeInfo } from '../../domain/snapshot.js';
-import { SourceFailure, type RuntimeClient } from '../../scan/ports.js';
+import { SourceFailure, type RuntimeClient } from '../../domain/ports.js';
 import { parseRuntimeEndpoint, protoLoadOptions, protoPath } from './endpoint.js';
 import { buildMetaFromInfo, mapContainer, mapImage, mapVersion, type CriContainer, type CriImage, type CriVersion } from './map.js';
 

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import https from 'node:https';
 import type { KubeErrorKind } from '../../domain/snapshot.js';
-import { SourceFailure } from '../../scan/ports.js';
+import { SourceFailure } from '../../domain/ports.js';
 import { getCapped, type CappedGetErrors, type SendBody } from '../http-get.js';
 
 export interface KubeApi {

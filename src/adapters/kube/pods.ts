@@ -5,7 +5,7 @@
  * is read, so memory follows the page, not the node's whole pod list.
  */
 import type { KubeErrorKind, PodRecord } from '../../domain/snapshot.js';
-import { SourceFailure, type PodSource } from '../../scan/ports.js';
+import { SourceFailure, type PodSource } from '../../domain/ports.js';
 import { AnswerTooLarge, loadKubeApi, type KubeApi } from './api.js';
 import { mapPod, type KPod } from './map.js';
 

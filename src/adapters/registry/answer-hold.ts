@@ -10,7 +10,7 @@
  *
  * Lives across scans in the agent (one per process); wraps each scan's lookup.
  */
-import type { RegistryLookup } from '../../scan/ports.js';
+import type { RegistryLookup } from '../../domain/ports.js';
 import { monotonicNow } from '../../domain/clock.js';
 import { TRANSIENT_FAILURES, type TagResolved } from '../../domain/tag-truth.js';
 

@@ -1,5 +1,5 @@
 /** The RegistryLookup port over the registry client: planned endpoints become connection settings. */
-import type { RegistryLookup } from '../../scan/ports.js';
+import type { RegistryLookup } from '../../domain/ports.js';
 import type { HostFiles } from '../node-files/host-files.js';
 import type { RegistryClient } from './client.js';
 import { createEndpointResolver } from './endpoints.js';

@@ -9,7 +9,7 @@
  * and reports the rest as unverified (`check-failed`), then tries the resolver again after a
  * back-off: no restart needed, no single point of failure for the node's own view.
  */
-import type { RegistryLookup } from '../../scan/ports.js';
+import type { RegistryLookup } from '../../domain/ports.js';
 import type { PlannedEndpoint } from '../../domain/registry-config.js';
 import { acceptTagAnswer, type TagResolved, type TagUnverified } from '../../domain/tag-truth.js';
 import { nodeLocalHost } from '../../domain/addresses.js';

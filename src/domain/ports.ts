@@ -11,9 +11,9 @@ import type {
   PodRecord,
   RuntimeErrorKind,
   RuntimeInfo,
-} from '../domain/snapshot.js';
-import type { PlannedEndpoint } from '../domain/registry-config.js';
-import type { PlatformRead, TagResolved, TagUnverified } from '../domain/tag-truth.js';
+} from './snapshot.js';
+import type { PlannedEndpoint } from './registry-config.js';
+import type { PlatformRead, TagResolved, TagUnverified } from './tag-truth.js';
 
 /** A classified failure of a source; the collector turns it into an Outcome error. */
 export class SourceFailure<K extends string = string> extends Error {
