@@ -14,13 +14,7 @@ import { createHash } from 'node:crypto';
 import type { KubeApi } from '../adapters/kube/api.js';
 import type { Finding, Report, ReportContainer } from '../domain/report.js';
 import type { Logger } from '../log.js';
-
-/** Finding codes that become events, and their reasons. */
-export const EVENT_REASONS: Readonly<Record<string, string>> = {
-  'running-stale': 'ImageStale',
-  'running-superseded': 'ImageSuperseded',
-  'mirror-stale': 'MirrorServesStaleImage',
-};
+import { digestsOf, eventReason } from '../domain/evidence.js';
 
 export interface EventOptions {
   readonly node: string;
@@ -53,9 +47,7 @@ export interface EventStats {
 const MAX_MESSAGE = 1024;
 
 function message(f: Finding): string {
-  const digests = ['runningDigest', 'registryDigest', 'nodeDigest', 'mirrorDigest']
-    .filter((k) => typeof f.evidence[k] === 'string')
-    .map((k) => `${k} ${String(f.evidence[k])}`);
+  const digests = digestsOf(f).map((d) => `${d.key} ${d.digest}`);
   const fix = f.remediation.split('\n').find((l) => l.startsWith('kubectl ')) ?? f.remediation.split('\n')[0] ?? '';
   const text = `${f.message} (${digests.join(', ')}). Fix: ${fix}`;
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
@@ -107,7 +99,7 @@ export class EventRecorder {
     for (const c of report.containers) if (c.namespace && c.pod) byPod.set(`${c.namespace}/${c.pod}`, c);
     const wanted = new Map<string, { f: Finding; namespace: string; pod: string; uid: string | undefined }>();
     for (const f of report.findings) {
-      if (!EVENT_REASONS[f.code] || f.silenced) continue;
+      if (!eventReason(f) || f.silenced) continue;
       for (const ref of f.containers) {
         if (!ref.namespace || !ref.pod) continue;
         const key = `${ref.namespace}/${ref.pod}|${f.code}`;
@@ -141,7 +133,7 @@ export class EventRecorder {
           kind: 'Event',
           metadata: { name, namespace: w.namespace, labels: { 'app.kubernetes.io/name': 'tagdrift' } },
           involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: w.namespace, name: w.pod, ...(w.uid ? { uid: w.uid } : {}) },
-          reason: EVENT_REASONS[w.f.code],
+          reason: eventReason(w.f),
           message: message(w.f),
           type: 'Warning',
           source: { component: 'tagdrift', host: this.o.node },

@@ -8,6 +8,7 @@ import { SEVERITIES, severityRank, type Severity } from '../domain/finding-codes
 import type { ClusterFinding, ClusterReport, ContainerAt, NodeResult, PullPolicyRisk, WorkloadGroup } from '../domain/cluster-report.js';
 import type { ReportContainer } from '../domain/report.js';
 import { shortDigest } from '../domain/image-ref.js';
+import { digestsOf } from '../domain/evidence.js';
 
 function workloadOf(c: { namespace: string | undefined; owner?: { kind: string; name: string } | undefined; pod: string | undefined }): string {
   const ns = c.namespace ?? '-';
@@ -33,7 +34,8 @@ export function mergeReports(results: readonly NodeResult[], generatedAt: string
       const containers: ContainerAt[] = f.containers.map((c) => ({ node: r.node, ...c }));
       const workloads = [...new Set(containers.map((c) => ownerByContainer.get(`${c.node}|${c.namespace}|${c.pod}|${c.container}`) ?? workloadOf({ namespace: c.namespace, pod: c.pod })))];
       const workload = workloads.length === 0 ? '(node)' : workloads.sort().join(', ');
-      const key = `${f.code}|${f.image ?? ''}|${workload}|${String(f.evidence['runningDigest'] ?? '')}|${String(f.evidence['registryDigest'] ?? f.evidence['mirrorDigest'] ?? '')}|${workloads.length === 0 ? f.message : ''}`;
+      const digests = digestsOf(f).map((d) => `${d.key}=${d.digest}`).join(',');
+      const key = `${f.code}|${f.image ?? ''}|${workload}|${digests}|${workloads.length === 0 ? f.message : ''}`;
       const prev = merged.get(key);
       if (prev) {
         merged.set(key, { workload, f: { ...prev.f, nodes: [...new Set([...prev.f.nodes, r.node])].sort(), containers: [...prev.f.containers, ...containers] } });

@@ -25,10 +25,12 @@ export interface ContainerAt {
   readonly container: string;
 }
 
-export interface ClusterFinding extends Omit<Finding, 'containers'> {
-  readonly nodes: readonly string[];
-  readonly containers: readonly ContainerAt[];
-}
+/** A finding as the cluster view holds it: on which nodes, and the containers with their node. */
+export type ClusterFinding = Finding extends infer F
+  ? F extends Finding
+    ? Omit<F, 'containers'> & { readonly nodes: readonly string[]; readonly containers: readonly ContainerAt[] }
+    : never
+  : never;
 
 export interface WorkloadGroup {
   /** `namespace/Kind/name`, or `namespace/Pod/name` for pods without a controller. */

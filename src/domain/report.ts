@@ -4,6 +4,7 @@
  * fields may be added.
  */
 import type { FindingCode, Severity } from './finding-codes.js';
+import type { EvidenceByCode } from './evidence.js';
 import type { ContainerState, PodOwner, PullPolicy, RuntimeInfo } from './snapshot.js';
 import type { RegistryPlan } from './registry-config.js';
 import type { TagAnswer } from './tag-truth.js';
@@ -16,14 +17,12 @@ export interface ContainerRefInFinding {
   readonly container: string;
 }
 
-export interface Finding {
-  readonly code: FindingCode;
+interface FindingBase {
   readonly severity: Severity;
   readonly message: string;
   /** The normalised reference the pod asked for, when the finding is about an image. */
   readonly image: string | undefined;
   readonly containers: readonly ContainerRefInFinding[];
-  readonly evidence: Readonly<Record<string, unknown>>;
   readonly remediation: string;
   /**
    * For a finding drawn from registry answers: when the oldest of them was last confirmed, and,
@@ -36,6 +35,12 @@ export interface Finding {
    */
   readonly silenced?: { readonly by: string };
 }
+
+/** A finding of one code, with that code's evidence (domain/evidence.ts). */
+export type FindingOf<C extends FindingCode> = FindingBase & { readonly code: C; readonly evidence: EvidenceByCode[C] };
+
+/** Any finding: a union over the catalogue, so narrowing on `code` types the evidence. */
+export type Finding = { [C in FindingCode]: FindingOf<C> }[FindingCode];
 
 export interface ReportImage {
   readonly id: string;

@@ -7,6 +7,7 @@
  */
 import client from 'prom-client';
 import { ALL_FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
+import { isStale } from '../domain/evidence.js';
 import type { Report } from '../domain/report.js';
 import type { RegistryStats } from '../domain/tag-truth.js';
 
@@ -136,7 +137,7 @@ export class Metrics {
     const inUse = report.images.filter((i) => used.has(i.id)).length;
     this.images.set({ status: 'in_use' }, inUse);
     this.images.set({ status: 'unused' }, report.images.length - inUse);
-    const stale = new Set(report.findings.filter((f) => ['running-stale', 'cache-stale', 'mirror-stale'].includes(f.code)).map((f) => f.image));
+    const stale = new Set(report.findings.filter(isStale).map((f) => f.image));
     let fresh = 0;
     let staleCount = 0;
     let unverified = 0;

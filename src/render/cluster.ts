@@ -26,8 +26,8 @@ export function renderCluster(r: ClusterReport, opts: { color: boolean; wide: bo
     for (const f of g.findings) {
       out.push(`  ${paint(f.severity, f.code)}  on ${f.nodes.length === 1 ? f.nodes[0] : `${f.nodes.length} nodes (${f.nodes.join(', ')})`}`);
       out.push(`    ${f.message}`);
-      if (f.code === 'digest-drift' && typeof f.evidence['digests'] === 'object') {
-        for (const [d, v] of Object.entries(f.evidence['digests'] as Record<string, { nodes: string[]; containers: number }>)) {
+      if (f.code === 'digest-drift') {
+        for (const [d, v] of Object.entries(f.evidence.digests)) {
           out.push(`    ${shortDigest(d)}  ${v.containers} container(s) on ${v.nodes.join(', ')}`);
         }
       }

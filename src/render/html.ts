@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '../domain/finding-codes.js';
 import type { Finding, Report } from '../domain/report.js';
+import { buildsOf, digestsOf, isStale } from '../domain/evidence.js';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
@@ -43,14 +44,9 @@ export function esc(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-const DIGEST_KEYS = ['runningDigest', 'cachedDigest', 'nodeDigest', 'mirrorDigest', 'registryDigest'] as const;
-const BUILD_KEYS = ['running', 'cached', 'node', 'registry'] as const;
-
 function findingBlock(f: Finding): string {
-  const digests = DIGEST_KEYS.filter((k) => typeof f.evidence[k] === 'string').map((k) => `<tr><th>${esc(k)}</th><td><code>${esc(f.evidence[k])}</code></td></tr>`);
-  const builds = BUILD_KEYS.map((k) => [k, f.evidence[`${k}Build`]] as const)
-    .filter((e): e is readonly [(typeof BUILD_KEYS)[number], Record<string, string>] => typeof e[1] === 'object' && e[1] !== null)
-    .map(([k, b]) => `<tr><th>${esc(k)} build</th><td>${esc([b['version'], b['revision'], b['created']].filter(Boolean).join(' '))}</td></tr>`);
+  const digests = digestsOf(f).map((d) => `<tr><th>${esc(d.key)}</th><td><code>${esc(d.digest)}</code></td></tr>`);
+  const builds = buildsOf(f).map(({ role, build: b }) => `<tr><th>${esc(role)} build</th><td>${esc([b.version, b.revision, b.created].filter(Boolean).join(' '))}</td></tr>`);
   const containers = f.containers.slice(0, 50).map((c) => `<li><code>${esc(c.namespace ?? '?')}/${esc(c.pod ?? '?')}</code> container <code>${esc(c.container)}</code></li>`);
   const held = f.confirmed?.heldThrough
     ? `<tr><th>last confirmed</th><td>${esc(f.confirmed.at)} (held through ${esc(f.confirmed.heldThrough.join('; '))})</td></tr>`
@@ -67,6 +63,7 @@ ${fixes.join('\n')}
 }
 
 export function renderHtml(report: Report): string {
+  const stale = new Set(report.findings.filter((f) => isStale(f) && !f.silenced).map((f) => f.image ?? f.code)).size;
   const counts = Object.fromEntries(SEVERITIES.map((s) => [s, report.findings.filter((f) => f.severity === s).length])) as Record<Severity, number>;
   const sources = Object.entries(report.sources)
     .filter((e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== undefined)
@@ -86,7 +83,7 @@ export function renderHtml(report: Report): string {
 <p>runtime ${esc(rt)} · ${esc(report.platform ?? '')} · scanned ${esc(report.generatedAt)} · ${report.images.length} images, ${running} running containers · pod intent from ${report.intentSource === 'kubernetes' ? 'the Kubernetes API' : 'CRI only'}</p></header>
 <main>
 <nav><a href="/v1/report">report (JSON)</a><a href="/v1/findings">findings</a><a href="/v1/images">images</a><a href="/v1/containers">containers</a><a href="/v1/registries">registries</a><a href="/metrics">metrics</a><a href="/openapi.json">API</a></nav>
-<section><h2>Summary</h2><p><strong>${counts.critical}</strong> critical, <strong>${counts.warning}</strong> warning, <strong>${counts.info}</strong> info</p>
+<section><h2>Summary</h2><p><strong>${counts.critical}</strong> critical, <strong>${counts.warning}</strong> warning, <strong>${counts.info}</strong> info${stale > 0 ? `; <strong>${stale}</strong> tag${stale === 1 ? '' : 's'} stale (a newer image is behind the tag)` : ''}</p>
 <table><tr><th>source</th><th>status</th><th>error</th><th>took</th></tr>${sources.join('')}</table></section>
 ${report.findings.length === 0 ? '<section><h2>No findings</h2><p>Every running container runs what its tag points to, as far as this node can tell.</p></section>' : bySeverity}
 </main></body></html>

@@ -11,7 +11,7 @@
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 
 /** Keys whose values are free text from outside (labels, details): newlines there are flattened too. */
-const EVIDENCE_KEYS = new Set(['evidence', 'runningBuild', 'nodeBuild', 'registryBuild', 'cachedBuild']);
+const EVIDENCE_KEYS = new Set(['evidence']);
 
 function clean(value: unknown, flattenLines: boolean): unknown {
   if (typeof value === 'string') {

@@ -2,6 +2,9 @@
 import { shortDigest } from '../domain/image-ref.js';
 import type { Severity } from '../domain/finding-codes.js';
 import type { Finding, Report } from '../domain/report.js';
+import { buildsOf, digestsOf, isRegistryFailure, isStale, type RegistryCheckFailedEvidence } from '../domain/evidence.js';
+
+type FailedGroup = { readonly f: Finding; readonly e: RegistryCheckFailedEvidence }[];
 
 const COLORS: Record<Severity, string> = { critical: '\x1b[31;1m', warning: '\x1b[33;1m', info: '\x1b[36m' };
 const RESET = '\x1b[0m';
@@ -39,20 +42,20 @@ export function renderFindings(findings: readonly Finding[], opts: TableOptions 
   if (findings.length === 0) out.push('No findings.');
   out.push('');
   // Many tags failing at one endpoint for one reason (a registry outage) read as one block.
-  const failed = new Map<string, Finding[]>();
+  const failed = new Map<string, FailedGroup>();
   for (const f of findings) {
-    if (f.code !== 'check-failed') continue;
-    const key = `${String(f.evidence['endpoint'])}|${String(f.evidence['role'])}|${String(f.evidence['reason'])}`;
+    if (f.code !== 'check-failed' || !isRegistryFailure(f.evidence)) continue;
+    const key = `${f.evidence.endpoint}|${f.evidence.role}|${f.evidence.reason}`;
     const list = failed.get(key);
-    if (list) list.push(f);
-    else failed.set(key, [f]);
+    if (list) list.push({ f, e: f.evidence });
+    else failed.set(key, [{ f, e: f.evidence }]);
   }
-  const groupOf = new Map<Finding, Finding[]>();
-  for (const group of failed.values()) if (!wide && group.length > COLLAPSE_AT) for (const f of group) groupOf.set(f, group);
+  const groupOf = new Map<Finding, FailedGroup>();
+  for (const group of failed.values()) if (!wide && group.length > COLLAPSE_AT) for (const { f } of group) groupOf.set(f, group);
   for (const f of findings) {
     const group = groupOf.get(f);
     if (group) {
-      if (group[0] === f) out.push(...collapsedBlock(group, paint));
+      if (group[0]!.f === f) out.push(...collapsedBlock(group, paint));
       continue;
     }
     out.push(`${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${f.code}${f.image ? `  ${f.image}` : ''}`);
@@ -60,14 +63,9 @@ export function renderFindings(findings: readonly Finding[], opts: TableOptions 
     if (f.silenced) out.push(`         silenced by ${f.silenced.by}: not counted, no alert, no Event`);
     for (const c of f.containers.slice(0, maxContainers)) out.push(`         - ${c.namespace ?? '?'}/${c.pod ?? '?'} container ${c.container}`);
     if (f.containers.length > maxContainers) out.push(`         … and ${f.containers.length - maxContainers} more (-o wide lists them)`);
-    const digests = ['runningDigest', 'cachedDigest', 'nodeDigest', 'mirrorDigest', 'registryDigest']
-      .filter((k) => typeof f.evidence[k] === 'string')
-      .map((k) => `${k} ${digest(f.evidence[k] as string)}`);
+    const digests = digestsOf(f).map((d) => `${d.key} ${digest(d.digest)}`);
     if (digests.length > 0) out.push(`         ${digests.join('   ')}`);
-    const builds = ['running', 'cached', 'node', 'registry']
-      .map((k) => [k, f.evidence[`${k}Build`]] as const)
-      .filter((e): e is readonly [string, Record<string, string>] => typeof e[1] === 'object' && e[1] !== null)
-      .map(([k, b]) => `${k} build ${[b['version'], b['revision'], b['created']].filter(Boolean).join(' ')}`);
+    const builds = buildsOf(f).map(({ role, build: b }) => `${role} build ${[b.version, b.revision, b.created].filter(Boolean).join(' ')}`);
     if (builds.length > 0) out.push(`         ${builds.join('   ')}`);
     if (f.confirmed?.heldThrough) out.push(`         last confirmed ${f.confirmed.at}; held through ${f.confirmed.heldThrough.join('; ')}`);
     const lines = f.remediation.split('\n');
@@ -75,17 +73,17 @@ export function renderFindings(findings: readonly Finding[], opts: TableOptions 
     out.push('');
   }
   const count = (sev: Severity) => findings.filter((f) => f.severity === sev && !f.silenced).length;
-  out.push(`${count('critical')} critical, ${count('warning')} warning, ${count('info')} info`);
+  const stale = new Set(findings.filter((f) => isStale(f) && !f.silenced).map((f) => f.image ?? f.code)).size;
+  out.push(`${count('critical')} critical, ${count('warning')} warning, ${count('info')} info` + (stale > 0 ? `; ${stale} tag${stale === 1 ? '' : 's'} stale (a newer image is behind the tag)` : ''));
   return out.join('\n');
 }
 
-function collapsedBlock(group: readonly Finding[], paint: (s: Severity, t: string) => string): string[] {
-  const first = group[0]!;
-  const e = first.evidence;
+function collapsedBlock(group: FailedGroup, paint: (s: Severity, t: string) => string): string[] {
+  const { f: first, e } = group[0]!;
   const out = [
-    `${paint(first.severity, first.severity.toUpperCase().padEnd(8))} check-failed  ${group.length} tags at ${String(e['endpoint'])} (${String(e['role'])})`,
-    `         ${String(e['reason'])}: ${String(e['detail'])}. They are reported neither fresh nor stale.`,
-    ...group.slice(0, 5).map((f) => `         - ${f.image ?? '?'}`),
+    `${paint(first.severity, first.severity.toUpperCase().padEnd(8))} check-failed  ${group.length} tags at ${e.endpoint} (${e.role})`,
+    `         ${e.reason}: ${e.detail}. They are reported neither fresh nor stale.`,
+    ...group.slice(0, 5).map(({ f }) => `         - ${f.image ?? '?'}`),
   ];
   if (group.length > 5) out.push(`         ... and ${group.length - 5} more (-o json lists them)`);
   out.push(`         fix: ${first.remediation}`, '');
