@@ -6,7 +6,6 @@ import type { RegistryView } from '../runtimes/profile.js';
 import type { TagResolved, TagTruth } from '../domain/tag-truth.js';
 import type { ImageRecord } from '../domain/snapshot.js';
 
-export type { TagTruth } from '../domain/tag-truth.js';
 
 export interface AnalyzeOptions {
   /** Tags treated as mutable besides an absent tag; `*` matches any run of characters. */

@@ -6,7 +6,7 @@ import { runtimeEndpointFor } from '../adapters/cri/endpoint.js';
 import { analyzeRegistryConfig } from '../report/analyze.js';
 import { profileFor } from '../runtimes/profile.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
-import { EXIT } from './scan.js';
+import { EXIT } from './exit.js';
 import type { Options } from '../config/options.js';
 import type { RuntimeInfo } from '../domain/snapshot.js';
 import { renderRegistries } from '../render/registries.js';

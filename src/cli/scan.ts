@@ -13,7 +13,6 @@ import { checkExplicitPaths } from './explicit-paths.js';
 import { EXIT } from './exit.js';
 import { outputFormat, serialize, terminalWidth, useColor, wrap } from '../render/output.js';
 
-export { EXIT };
 
 export async function runScan(options: Options, io: { stdout: NodeJS.WriteStream; isTTY: boolean }): Promise<number> {
   const log = createLogger(options.logLevel);

@@ -7,7 +7,8 @@ import { getCapped, type CappedGetErrors } from '../adapters/http-get.js';
 import type { KubeApi } from '../adapters/kube/api.js';
 import { SourceFailure } from '../domain/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
-import type { Report } from '../domain/report.js';
+import { REPORT_SCHEMA_VERSION, type Report } from '../domain/report.js';
+import { parseAgentError } from '../domain/agent-api.js';
 
 export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 
@@ -137,18 +138,20 @@ export async function fetchReport(t: AgentTarget, timeoutMs: number): Promise<No
   } catch {
     doc = undefined;
   }
-  if (res.status === 503 && (doc as { error?: string } | undefined)?.error === 'no scan has finished yet') {
-    return done({ node, status: 'not-ready', error: 'the agent has not finished its first scan' });
-  }
   if (res.status !== 200) {
+    // The agent's own errors carry a code (domain/agent-api.ts); anything else came from a proxy or an older agent.
+    const agent = parseAgentError(doc);
+    if (agent?.code === 'no-report') return done({ node, status: 'not-ready', error: 'the agent has not finished its first scan' });
+    if (agent?.code === 'unauthenticated' || agent?.code === 'forbidden' || agent?.code === 'auth-unavailable') {
+      return done({ node, status: 'error', error: `HTTP ${res.status}: the agent refused the request (${agent.code}: ${agent.error})` });
+    }
+    if (agent) return done({ node, status: 'error', error: `HTTP ${res.status}: ${agent.code}: ${agent.error}` });
     const unreachable = res.status === 502 || res.status === 503 || res.status === 504;
-    const denied = res.status === 401 || res.status === 403;
-    const why = denied && typeof (doc as { error?: unknown } | undefined)?.error === 'string' ? `: the agent refused the request (${String((doc as { error: string }).error).slice(0, 200)})` : '';
-    return done({ node, status: unreachable ? 'unreachable' : 'error', error: `HTTP ${res.status}${unreachable ? ' from the proxy: the agent does not answer' : why}` });
+    return done({ node, status: unreachable ? 'unreachable' : 'error', error: `HTTP ${res.status}${unreachable ? ' from the proxy: the agent does not answer' : ''}` });
   }
   const report = doc as Report | undefined;
-  if (!report || report.schemaVersion !== 1 || typeof report.node !== 'string' || !Array.isArray(report.findings) || !Array.isArray(report.containers)) {
-    return done({ node, status: 'error', error: 'the answer is not a tagdrift report (schema version 1)' });
+  if (!report || report.schemaVersion !== REPORT_SCHEMA_VERSION || typeof report.node !== 'string' || !Array.isArray(report.findings) || !Array.isArray(report.containers)) {
+    return done({ node, status: 'error', error: `the answer is not a tagdrift report (schema version ${REPORT_SCHEMA_VERSION})` });
   }
   return done({ node: t.node ?? report.node, status: 'ok', report });
 }

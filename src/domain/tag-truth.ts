@@ -249,10 +249,8 @@ export function truthByTag(answers: readonly TagAnswer[]): Map<string, TagTruth>
   return out;
 }
 
-/** Counters a registry client keeps for metrics (requests by host, method and outcome). */
+/** What a registry client reports to metrics beyond its per-request hook. */
 export interface RegistryStats {
-  /** `host|method|code` → count, since the client was made. */
-  readonly requests: ReadonlyMap<string, number>;
   /** Last `ratelimit-remaining` seen per host (Docker Hub). */
   readonly rateLimitRemaining: ReadonlyMap<string, number>;
 }

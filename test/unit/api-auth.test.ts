@@ -49,7 +49,7 @@ const reviews = () => kube.requests.filter((r) => r.includes('tokenreviews')).le
 
 describe('the detailed API', () => {
   it('answers the pod loopback (kubectl port-forward) without a token', async () => {
-    expect((await get('/v1/report', '127.0.0.1')).json()).toEqual({ error: 'no scan has finished yet' });
+    expect((await get('/v1/report', '127.0.0.1')).json()).toEqual({ code: 'no-report', error: 'no scan has finished yet' });
     expect((await get('/v1/report', '::1')).statusCode).toBe(503);
   });
 

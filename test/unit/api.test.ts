@@ -85,7 +85,7 @@ describe('HTTP API before the first scan', () => {
     for (const url of ['/v1/report', '/v1/findings', '/v1/images', '/v1/containers', '/v1/registries']) {
       const res = await app.inject(url);
       expect(res.statusCode, url).toBe(503);
-      expect(res.json()).toEqual({ error: 'no scan has finished yet' });
+      expect(res.json()).toEqual({ code: 'no-report', error: 'no scan has finished yet' });
     }
   });
 });

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../src/report/analyze.js';
 import { mergeReports } from '../../src/cluster/merge.js';
+import { fetchReport } from '../../src/cluster/collect.js';
+import { buildApp } from '../../src/server/app.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import type { ClusterReport, NodeResult } from '../../src/domain/cluster-report.js';
 import type { Report } from '../../src/domain/report.js';
 import { FakeKubeApi } from '../../testbed/kube-api.js';
@@ -101,7 +104,7 @@ describe('tagdrift cluster through a Kubernetes API (pod proxy) with one agent d
   async function fakeAgent(report: Report | undefined): Promise<string> {
     const server = http.createServer((req, res) => {
       if (req.url !== '/v1/report') return void res.writeHead(404).end();
-      if (!report) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no scan has finished yet"}');
+      if (!report) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"no-report","error":"no scan has finished yet"}');
       // Like the agent: gzip when the client (through the API server's proxy) accepts it.
       if (/gzip/.test(String(req.headers['accept-encoding'] ?? ''))) {
         gzipped += 1;
@@ -179,5 +182,37 @@ describe('tagdrift cluster through a Kubernetes API (pod proxy) with one agent d
 
   it('bad usage exits 2', async () => {
     expect((await runCli(['cluster', '--concurrency', 'many'])).code).toBe(2);
+  });
+});
+
+describe('agent errors reach the cluster command as codes, not text', () => {
+  const target = (status: number, body: unknown) => ({ node: 'n1', source: 's', fetch: async () => ({ status, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) }) });
+
+  it("the real agent's answer before its first scan is read as not-ready", async () => {
+    const app = await buildApp({ agent: { report: undefined, ready: () => ({ ready: false, reason: 'x' }), live: () => ({ live: true, reason: '' }), status: {} }, metrics: new Metrics({ version: 't' } as never, { processMetrics: false }), version: 't' });
+    try {
+      const res = await app.inject('/v1/report');
+      const r = await fetchReport(target(res.statusCode, res.body), 1000);
+      expect(r).toMatchObject({ status: 'not-ready' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('the same words from something that is not the agent (no code) are a proxy failure, not not-ready', async () => {
+    expect(await fetchReport(target(503, { error: 'no scan has finished yet' }), 1000)).toMatchObject({ status: 'unreachable' });
+    expect(await fetchReport(target(503, '<html>no scan has finished yet</html>'), 1000)).toMatchObject({ status: 'unreachable' });
+  });
+
+  it('the code decides, whatever the text: a reworded no-report is still not-ready; forbidden says the agent refused', async () => {
+    expect(await fetchReport(target(503, { code: 'no-report', error: 'still warming up' }), 1000)).toMatchObject({ status: 'not-ready' });
+    expect(await fetchReport(target(403, { code: 'forbidden', error: 'alice may not get pods/proxy' }), 1000))
+      .toMatchObject({ status: 'error', error: 'HTTP 403: the agent refused the request (forbidden: alice may not get pods/proxy)' });
+    expect(await fetchReport(target(503, { code: 'no-such-code', error: 'x' }), 1000)).toMatchObject({ status: 'unreachable' });
+  });
+
+  it('a report of another schema version is refused with the version it expects', async () => {
+    const r = await fetchReport(target(200, { ...nodeReport('n1', 'a'), schemaVersion: 2 }), 1000);
+    expect(r).toMatchObject({ status: 'error', error: 'the answer is not a tagdrift report (schema version 1)' });
   });
 });

@@ -4,8 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapPod, resolveOwner, stripRuntimeScheme } from '../../src/adapters/kube/map.js';
-import { createKubePodSource } from '../../src/adapters/kube/pods.js';
+import { kubePodSource } from '../../src/adapters/kube/pods.js';
+import { loadKubeApi } from '../../src/adapters/kube/api.js';
 import { SourceFailure, type PodSource } from '../../src/domain/ports.js';
+
+/** The pod source as the CLI builds it (cli/sources.ts): the API access, then the source over it. */
+async function createKubePodSource(o: { kubeconfig: string | undefined; timeoutMs: number }): Promise<PodSource | SourceFailure> {
+  const api = await loadKubeApi(o.kubeconfig);
+  return api instanceof SourceFailure ? api : kubePodSource(api, o);
+}
 import { FakeKubeApi } from '../../testbed/kube-api.js';
 import { freePort } from '../../testbed/proc.js';
 

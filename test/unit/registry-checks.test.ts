@@ -169,10 +169,6 @@ describe('registry requests beyond the tag lookup', () => {
   const platform = { platform: 'linux/amd64', manifest: fakeDigest('amd64-manifest'), config: fakeDigest('amd64-config') };
   const stub = (calls: string[], digest = fakeDigest('new-index')) => ({
     resolveTag: async () => ({ ok: true as const, digest, mediaType: 'application/vnd.oci.image.index.v1+json' }),
-    listChildren: async () => {
-      calls.push('listChildren');
-      return [fakeDigest('child')];
-    },
     platformImage: async () => {
       calls.push('platformImage');
       return { ok: true as const, image: platform };

@@ -6,33 +6,14 @@
  */
 import type { KubeErrorKind, PodRecord } from '../../domain/snapshot.js';
 import { SourceFailure, type PodSource } from '../../domain/ports.js';
-import { AnswerTooLarge, loadKubeApi, type KubeApi } from './api.js';
+import { AnswerTooLarge, type KubeApi } from './api.js';
 import { mapPod, type KPod } from './map.js';
-
-export { classifyKubeError } from './api.js';
-
-export interface KubePodSourceOptions {
-  /** Path to a kubeconfig; when absent, in-cluster config is used if available. */
-  readonly kubeconfig: string | undefined;
-  readonly timeoutMs: number;
-}
 
 /** Pods asked per page, and the largest page body read (a pod object is ~5–20 KiB). */
 export const POD_PAGE_LIMIT = 100;
 export const MAX_POD_PAGE_BYTES = 8 * 1024 * 1024;
 /** Pages read per listing: 10,000 pods, far beyond what one node runs. */
 export const MAX_POD_PAGES = 100;
-
-/**
- * Builds a pod source, or explains why none can be built (the scan then runs on CRI
- * evidence alone). The client library is loaded only when it is needed: its module
- * graph costs a few hundred milliseconds of start-up.
- */
-export async function createKubePodSource(options: KubePodSourceOptions): Promise<PodSource | SourceFailure<KubeErrorKind>> {
-  const api = await loadKubeApi(options.kubeconfig);
-  if (api instanceof SourceFailure) return api;
-  return kubePodSource(api, options);
-}
 
 /** The pod source over an already loaded API access. */
 export function kubePodSource(api: KubeApi, options: { readonly timeoutMs: number }): PodSource {

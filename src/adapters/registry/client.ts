@@ -26,7 +26,6 @@ import { DIGEST_RE, errorCode, isIndex, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, par
 import { buildMetaFromConfig } from '../../domain/build-meta.js';
 import { DOCKER_HUB, isDockerHubHost } from '../../domain/image-ref.js';
 
-export { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from './manifest.js';
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
@@ -79,7 +78,6 @@ export interface RegistryClientOptions {
 
 
 import type { RegistryStats } from '../../domain/tag-truth.js';
-export type { RegistryStats };
 
 type Fail = TagUnverified;
 
@@ -123,7 +121,6 @@ export class RegistryClient {
   private readonly cache = new Map<string, { expires: number; value: TagResolved | Fail }>();
   private readonly inflight = new Map<string, Promise<TagResolved | Fail>>();
   private readonly authorizer: Authorizer;
-  private readonly requestCounts = new Map<string, number>();
   private readonly rateLimit = new Map<string, number>();
   private readonly platforms: PlatformReader;
   private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest' | 'credentialsByHostOnly' | 'addressPolicy'>> & Pick<RegistryClientOptions, 'onRequest'>;
@@ -152,7 +149,7 @@ export class RegistryClient {
   }
 
   stats(): RegistryStats {
-    return { requests: new Map(this.requestCounts), rateLimitRemaining: new Map(this.rateLimit) };
+    return { rateLimitRemaining: new Map(this.rateLimit) };
   }
 
   close(): void {
@@ -186,13 +183,6 @@ export class RegistryClient {
       .finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
-  }
-
-  /** Platform manifest digests of an index, or undefined when it is not an index or cannot be read. */
-  async listChildren(endpoint: RegistryEndpoint, registry: string, repository: string, digest: string): Promise<string[] | undefined> {
-    const got = await this.getManifest(endpoint, registry, repository, digest).catch(() => undefined);
-    if (!got || !isIndex(got.mediaType, got.doc)) return undefined;
-    return (got.doc.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string' && DIGEST_RE.test(d));
   }
 
   /** The image a node of this client's platform runs from `digest` (platform-read.ts). */
@@ -284,8 +274,6 @@ export class RegistryClient {
   }
 
   private count(host: string, method: string, code: string): void {
-    const key = `${host}|${method}|${code}`;
-    this.requestCounts.set(key, (this.requestCounts.get(key) ?? 0) + 1);
     this.o.onRequest?.(host, method, code);
   }
 

@@ -133,7 +133,6 @@ function loadFiles(files: HostFiles, rootFile: string, errors: ConfigProblem[], 
   return loaded;
 }
 
-export { withoutUserinfo } from '../../domain/redact.js';
 
 const CREDENTIAL_KEYS: readonly NodeCredentialKind[] = ['username', 'password', 'auth', 'identitytoken'];
 
