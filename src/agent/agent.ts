@@ -36,6 +36,8 @@ export interface AgentOptions {
    * finished for this long plus an interval. 0 = always live.
    */
   readonly livenessTimeoutMs?: number;
+  /** Least time between the starts of two scans when scans are asked for early (scanSoon). */
+  readonly minScanGapMs?: number;
 }
 
 export interface ScanListener {
@@ -59,6 +61,10 @@ export class Agent {
   private runtimeDownSince: number | undefined;
   private readonly startedAt = performance.now();
   private stopped = false;
+  private loop: (() => Promise<void>) | undefined;
+  /** A scan was asked for (scanSoon) while one was running: run another when it ends. */
+  private again = false;
+  private lastScanStart = -Infinity;
   private readonly listeners: ScanListener[] = [];
   private s: { -readonly [K in keyof AgentStatus]: AgentStatus[K] } = {
     scans: 0, failures: 0, lastScanAt: undefined, lastSuccessAt: undefined, lastDurationMs: undefined, lastError: undefined,
@@ -127,11 +133,14 @@ export class Agent {
   start(): void {
     this.stopped = false;
     const loop = async (): Promise<void> => {
+      this.again = false;
       const report = await this.scanOnce();
       if (this.stopped) return;
       const failed = !report || !runtimeOk(report);
-      this.timer = setTimeout(() => void loop(), failed ? Math.min(this.options.retryMs ?? 5_000, this.nextDelay()) : this.nextDelay());
+      const delay = this.again ? this.soonDelay() : failed ? Math.min(this.options.retryMs ?? 5_000, this.nextDelay()) : this.nextDelay();
+      this.timer = setTimeout(() => void loop(), delay);
     };
+    this.loop = loop;
     void loop();
     const probeMs = this.options.probeMs ?? 5_000;
     if (probeMs > 0) {
@@ -166,6 +175,26 @@ export class Agent {
     }
   }
 
+  /**
+   * Runs the next scan soon instead of at the interval (a tag this node checks was pushed):
+   * at once, or when the scan in progress ends, never sooner than `minScanGapMs` after the
+   * last one started. The interval then counts from that scan.
+   */
+  scanSoon(): void {
+    if (this.stopped || !this.loop) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    const loop = this.loop;
+    this.timer = setTimeout(() => void loop(), this.soonDelay());
+  }
+
+  private soonDelay(): number {
+    return Math.max(0, (this.options.minScanGapMs ?? 2_000) - (performance.now() - this.lastScanStart));
+  }
+
   /** Stops the loop; waits for a scan in progress at most `graceMs` (every call in it has its own deadline). */
   async stop(graceMs = 2_000): Promise<void> {
     this.stopped = true;
@@ -184,6 +213,7 @@ export class Agent {
 
   private async runScan(): Promise<Report | undefined> {
     const started = performance.now();
+    this.lastScanStart = started;
     this.s.scans += 1;
     this.s.lastScanAt = new Date().toISOString();
     try {

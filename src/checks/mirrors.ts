@@ -17,7 +17,7 @@
  */
 import { refName, shortDigest, tryParseImageRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
-import { compareAnswers, compareWithLocal, type RegistryErrorKind, type TagAnswer, type TagUnverified } from '../domain/tag-truth.js';
+import { compareAnswers, compareWithLocal, formatSeconds, lagSince, movedNote, type RegistryErrorKind, type TagAnswer, type TagUnverified } from '../domain/tag-truth.js';
 import { digestForName } from '../domain/join.js';
 import type { CheckContext } from './types.js';
 import { buildMeta, containerRef } from './workload.js';
@@ -43,7 +43,7 @@ export function checkCacheStale(ctx: CheckContext): Finding[] {
         code: 'cache-stale',
         severity: same === 'changed' ? 'warning' : 'info',
         message:
-          `${key} is cached on this node as ${shortDigest(cached)}, but ${up.endpoint} now answers ${shortDigest(up.result.digest)}` +
+          `${key} is cached on this node as ${shortDigest(cached)}, but ${up.endpoint} now answers ${shortDigest(up.result.digest)}${movedNote(up.result.since)}` +
           (p ? ` (${p.platform} image ${shortDigest(image.id)} → ${shortDigest(p.config)})` : '') +
           ': the next pod that uses this tag with imagePullPolicy IfNotPresent starts the old build' +
           (same === 'unverified' ? `. Whether this node's platform image changed could not be verified (${up.result.platformUnverified ?? 'not read'}).` : ''),
@@ -58,6 +58,7 @@ export function checkCacheStale(ctx: CheckContext): Finding[] {
           ...(same === 'unverified' ? { platformVerified: false } : {}),
           ...buildMeta(ctx, 'cached', image.id),
           ...(up.result.build ? { registryBuild: up.result.build } : {}),
+          ...(up.result.since ? { registrySince: up.result.since } : {}),
         },
         remediation:
           `On this node: crictl pull ${key}   (or crictl rmi ${key}) so new pods get the current build.\n` +
@@ -90,12 +91,14 @@ export function checkMirrorStale(ctx: CheckContext): Finding[] {
     const skipped = t.skipped.map((s) => s.endpoint);
     const p = u.result.platformImage;
     const mp = m.result.platformImage;
+    const lag = lagSince(u.result.since, ctx.snapshot.collectedAt);
     out.push({
       code: 'mirror-stale',
       severity: same === 'changed' && !configUncertain ? 'critical' : 'warning',
       message:
         `${m.endpoint} answers ${shortDigest(m.result.digest)} for ${key}, but upstream ${u.endpoint} answers ${shortDigest(u.result.digest)}` +
         (p && mp ? ` (${p.platform} image ${shortDigest(mp.config)} vs ${shortDigest(p.config)})` : '') +
+        (lag ? `; it has been behind for ${lag.atLeast ? 'at least ' : ''}${formatSeconds(lag.seconds)}${movedNote(u.result.since)}` : '') +
         `: this node resolves the tag through ${skipped.length > 0 ? `this mirror (after passing over ${skipped.join(', ')})` : 'the mirror'}, so every pull here gets the mirror's digest` +
         (same === 'unverified' ? `. Whether the image for this node's platform differs could not be verified (${u.result.platformUnverified ?? m.result.platformUnverified ?? 'not read'}).` : '') +
         (configUncertain ? '. The mirror comes from a drop-in this containerd release may not load (see config-version-dependent).' : ''),
@@ -114,6 +117,8 @@ export function checkMirrorStale(ctx: CheckContext): Finding[] {
         ...(same === 'unverified' ? { platformVerified: false } : {}),
         ...(configUncertain ? { configVersionDependent: true } : {}),
         ...(u.result.build ? { registryBuild: u.result.build } : {}),
+        ...(u.result.since ? { registrySince: u.result.since } : {}),
+        ...(lag ? { lagSeconds: lag.seconds, ...(lag.atLeast ? { lagAtLeast: true as const } : {}) } : {}),
       },
       remediation:
         `Refresh ${m.endpoint}'s copy of ${key} (or lower its cache TTL for tags).\n` +

@@ -18,7 +18,7 @@
  */
 import { refName, shortDigest, tagRef } from '../domain/image-ref.js';
 import type { Finding } from '../domain/report.js';
-import { compareWithLocal, type PlatformImage, type TagResolved } from '../domain/tag-truth.js';
+import { compareWithLocal, movedNote, type PlatformImage, type TagResolved } from '../domain/tag-truth.js';
 import { digestForName, type ContainerView } from '../domain/join.js';
 import type { CheckContext } from './types.js';
 import { buildMeta, canPin, containerRef, groupBy, pinCommands, plural, restartCommands } from './workload.js';
@@ -161,7 +161,7 @@ function stale(ctx: CheckContext, group: Hit[]): Finding {
   const n = views.length;
   const p = up.result.platformImage;
   let message =
-    `${first.tag} now points to ${shortDigest(up.result.digest)} at ${up.endpoint}` +
+    `${first.tag} now points to ${shortDigest(up.result.digest)} at ${up.endpoint}${movedNote(up.result.since)}` +
     (p ? ` (${p.platform} image ${shortDigest(p.config)})` : '') +
     `, but ${plural(n, 'container')} run${n === 1 ? 's' : ''} ${shortDigest(first.view.runningDigest)}` +
     (p ? ` (image ${shortDigest(first.view.imageId)})` : '') +
@@ -201,6 +201,7 @@ function stale(ctx: CheckContext, group: Hit[]): Finding {
       ...(first.verified ? {} : { platformVerified: false, platformUnverified: up.result.platformUnverified ?? 'not read' }),
       ...buildMeta(ctx, 'running', first.view.imageId),
       ...(up.result.build ? { registryBuild: up.result.build } : {}),
+      ...(up.result.since ? { registrySince: up.result.since } : {}),
     },
     remediation: `${fixes.join('\n')}\n${lasting}`,
   };

@@ -14,13 +14,16 @@ import { parseListen } from './listen.js';
 import { createApiAuthorizer } from '../server/api-auth.js';
 import { EventRecorder } from '../agent/events.js';
 import { SourceFailure } from '../domain/ports.js';
+import { ResolverChangeWatcher, type PushedTag } from '../adapters/registry/resolver-changes.js';
+import type { Report } from '../domain/report.js';
+import { tokenFrom } from './sources.js';
 
 export async function runAgent(options: Options): Promise<number> {
   const log = createLogger(options.logLevel);
   const version = packageVersion();
   const listen = parseListen(options.listen);
   const probeListen = parseListen(options.probeListen, '--probe-listen');
-  const metrics = new Metrics({ version });
+  const metrics = new Metrics({ version }, { mirrorLagLimitSeconds: Math.round(options.mirrorMaxLagMs / 1000) });
   const sources = await createSources(options, log, { onRuntimeCall: metrics.observeRuntimeCall, onRegistryRequest: metrics.observeRegistryRequest });
   const agent = new Agent(() => sources.deps(), { intervalMs: options.intervalMs, livenessTimeoutMs: options.livenessTimeoutMs, jitter: 0.1, collect: sources.collectOptions(), analyze: { mutableTagPatterns: options.mutableTags } }, log);
   agent.onScan((report, durationMs, ok) => metrics.updateFromScan(report, durationMs, ok, sources.registry?.stats()));
@@ -55,6 +58,21 @@ export async function runAgent(options: Options): Promise<number> {
   await app.listen({ host: listen.host, port: listen.port });
   log.warn('agent started', { version, listen: `${listen.host}:${listen.port}`, probes: `${probeListen.host}:${probeListen.port}`, node: options.nodeName, intervalMs: options.intervalMs });
   agent.start();
+  // A push a registry announced to the shared resolver, for a tag this node checks and whose
+  // answer differs from it: scan now rather than at the interval.
+  const token = tokenFrom(options.resolverTokenFile);
+  const watcher = options.resolverUrl && options.resolverWatch
+    ? new ResolverChangeWatcher({
+      resolverUrl: options.resolverUrl, log, ...(token ? { token } : {}),
+      onPushes: (pushes) => {
+        const moved = pushes.filter((p) => answeredOtherwise(agent.report, p));
+        if (moved.length === 0) return;
+        log.info('a tag this node checks was pushed: scanning now', { tags: moved.slice(0, 5).map((p) => `${p.endpoint} ${p.repository}:${p.tag}`) });
+        agent.scanSoon();
+      },
+    })
+    : undefined;
+  watcher?.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.warn('agent stopping', { signal });
@@ -69,6 +87,7 @@ export async function runAgent(options: Options): Promise<number> {
   // Within the pod's grace period whatever is in flight: a scan gets 2 s to finish, the
   // server 2 s to close; requests still waiting on a registry or the runtime are abandoned
   // (the agent writes nothing) and the caller exits the process.
+  watcher?.stop();
   await agent.stop(2_000);
   probes.close();
   probes.closeAllConnections();
@@ -76,4 +95,20 @@ export async function runAgent(options: Options): Promise<number> {
   sources.close();
   log.warn('agent stopped');
   return 0;
+}
+
+/** An endpoint as the resolver names it: origin and API path, no trailing slash. */
+function endpointKey(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return url;
+  }
+}
+
+/** True when the latest report asked `p`'s endpoint about its tag and got another digest (or no answer). */
+export function answeredOtherwise(report: Report | undefined, p: PushedTag): boolean {
+  const endpoint = endpointKey(p.endpoint);
+  return (report?.registryTruth ?? []).some((a) => a.repository === p.repository && a.tag === p.tag && endpointKey(a.endpoint) === endpoint && (!a.result.ok || a.result.digest !== p.digest));
 }

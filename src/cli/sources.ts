@@ -38,7 +38,7 @@ export interface SourceHooks {
  * audience is the resolver (deploy/components/resolver), re-read each time (kubelet rotates
  * it). It is worth nothing to the API server, so a resolver impostor gains nothing from it.
  */
-function tokenFrom(file: string | undefined): (() => string | undefined) | undefined {
+export function tokenFrom(file: string | undefined): (() => string | undefined) | undefined {
   if (!file) return undefined;
   return () => {
     try {

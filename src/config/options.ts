@@ -69,6 +69,11 @@ export interface Options {
   readonly resolverCallers: readonly string[];
   readonly resolverDenyCidrs: readonly string[];
   readonly resolverCallerRate: number;
+  readonly resolverNotify: readonly string[];
+  readonly resolverPeers: string | undefined;
+  readonly resolverNotifiedCacheTtlMs: number;
+  readonly resolverWatch: boolean;
+  readonly mirrorMaxLagMs: number;
   readonly podName: string | undefined;
   readonly podNamespace: string;
   readonly agentNamespace: string;
@@ -229,6 +234,26 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
   {
     key: 'resolverDenyCidrs', flag: '--deny-cidrs', env: 'TAGDRIFT_DENY_CIDRS', kind: 'list', default: '',
     help: 'address ranges the resolver never contacts, besides loopback, link-local and unspecified (set the cluster\'s service and pod ranges)', commands: ['resolver'],
+  },
+  {
+    key: 'resolverNotify', flag: '--notify', env: 'TAGDRIFT_NOTIFY', kind: 'list', default: '',
+    help: 'registries that announce pushes to POST /v1/notifications, as endpoint=secret-file (the endpoint as in --allow-endpoints; the file holds the shared secret the registry sends as "Authorization: Bearer <secret>", at least 16 characters)', commands: ['resolver'],
+  },
+  {
+    key: 'resolverPeers', flag: '--peers', env: 'TAGDRIFT_RESOLVER_PEERS', kind: 'string', default: undefined,
+    help: "a DNS name whose addresses are all the resolver's replicas (a headless Service): a notification one replica takes is passed to the others on the same port", commands: ['resolver'],
+  },
+  {
+    key: 'resolverNotifiedCacheTtlMs', flag: '--notified-cache-ttl', env: 'TAGDRIFT_NOTIFIED_CACHE_TTL', kind: 'duration', default: '15m',
+    help: 'how long an answer from an endpoint listed in --notify is reused: its pushes replace answers at once, so it is asked less often than others (--registry-cache-ttl)', commands: ['resolver'],
+  },
+  {
+    key: 'resolverWatch', flag: '--resolver-watch', env: 'TAGDRIFT_RESOLVER_WATCH', kind: 'bool', default: 'true',
+    help: "follow the shared resolver's feed of pushed tags (a long poll): a push to a tag this node checks starts a scan within seconds", commands: ['agent'],
+  },
+  {
+    key: 'mirrorMaxLagMs', flag: '--mirror-max-lag', env: 'TAGDRIFT_MIRROR_MAX_LAG', kind: 'duration', default: '30m',
+    help: "how long a mirror may answer a tag's old digest after upstream moved before TagdriftMirrorLagging fires (the mirror's refresh period; exported as tagdrift_mirror_lag_limit_seconds)", commands: ['agent'],
   },
   {
     key: 'resolverCallerRate', flag: '--caller-rate', env: 'TAGDRIFT_CALLER_RATE', kind: 'int', default: '50',

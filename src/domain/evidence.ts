@@ -7,7 +7,7 @@
  * The JSON keys are the report's public contract (schema version 1): names only ever get added.
  */
 import type { ImageBuildMeta } from './snapshot.js';
-import type { RegistryErrorKind } from './tag-truth.js';
+import type { RegistryErrorKind, TagSince } from './tag-truth.js';
 import { FINDING_CODES } from './finding-codes.js';
 
 /** The digests a finding can name, by the role of the image they identify. */
@@ -38,6 +38,8 @@ export interface RunningStaleEvidence extends PlatformEvidence, PlatformVerified
   readonly platformUnverified?: string;
   readonly runningBuild?: ImageBuildMeta;
   readonly registryBuild?: ImageBuildMeta;
+  /** Since when upstream answers its digest (a push notification, or the answers tagdrift saw). */
+  readonly registrySince?: TagSince;
 }
 
 export interface MirrorStaleEvidence extends PlatformVerified {
@@ -54,6 +56,14 @@ export interface MirrorStaleEvidence extends PlatformVerified {
   readonly mirrorImageId?: string;
   readonly configVersionDependent?: true;
   readonly registryBuild?: ImageBuildMeta;
+  readonly registrySince?: TagSince;
+  /**
+   * How long the mirror has been behind upstream, in seconds, at this scan: from when upstream
+   * was seen to move (a notification, or a changed answer). When upstream's first answer
+   * already differed, the time since that answer: the mirror is behind at least that long.
+   */
+  readonly lagSeconds?: number;
+  readonly lagAtLeast?: true;
 }
 
 export interface CacheStaleEvidence extends PlatformEvidence, PlatformVerified {
@@ -63,6 +73,7 @@ export interface CacheStaleEvidence extends PlatformEvidence, PlatformVerified {
   readonly cachedImageId: string;
   readonly cachedBuild?: ImageBuildMeta;
   readonly registryBuild?: ImageBuildMeta;
+  readonly registrySince?: TagSince;
 }
 
 export interface RunningSupersededEvidence extends PlatformEvidence {
@@ -226,4 +237,20 @@ export function isStale(f: { readonly code: string }): boolean {
 /** The Event reason the catalogue gives a code, if it is posted as an Event at all. */
 export function eventReason(f: { readonly code: string }): string | undefined {
   return (FINDING_CODES as Readonly<Record<string, { readonly event?: string }>>)[f.code]?.event;
+}
+
+/** Since when upstream answers the digest a finding names, when tagdrift saw it move (checked field by field). */
+export function movedAtOf(f: AnyFinding): { at: string; announced: boolean } | undefined {
+  const s = (f.evidence as { registrySince?: unknown }).registrySince;
+  if (!s || typeof s !== 'object') return undefined;
+  const { at, via, moved } = s as Record<string, unknown>;
+  if (moved !== true || typeof at !== 'string' || !Number.isFinite(Date.parse(at))) return undefined;
+  return { at, announced: via === 'notification' };
+}
+
+/** How long a mirror-stale finding's mirror has been behind, in seconds, and whether that is a lower bound. */
+export function mirrorLagOf(f: AnyFinding): { seconds: number; atLeast: boolean } | undefined {
+  if (f.code !== 'mirror-stale') return undefined;
+  const e = f.evidence as { lagSeconds?: unknown; lagAtLeast?: unknown };
+  return typeof e.lagSeconds === 'number' && Number.isFinite(e.lagSeconds) && e.lagSeconds >= 0 ? { seconds: e.lagSeconds, atLeast: e.lagAtLeast === true } : undefined;
 }

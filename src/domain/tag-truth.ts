@@ -45,6 +45,22 @@ export interface PlatformImage {
 /** What the node platform's image behind a digest is, or why it could not be read. */
 export type PlatformRead = { readonly ok: true; readonly image: PlatformImage } | { readonly ok: false; readonly reason: string };
 
+/**
+ * Since when an endpoint has answered a digest for a tag, as far as tagdrift saw: from the
+ * endpoint's answers, or from a push notification it sent to the shared resolver.
+ */
+export interface TagSince {
+  readonly digest: string;
+  /** ISO time the digest was first seen (by the resolver or the node, never the sender's clock). */
+  readonly at: string;
+  readonly via: 'answer' | 'notification';
+  /**
+   * True when another digest was seen before: `at` is when the tag was seen to move. False when
+   * this was the first answer seen: the tag moved at `at` or earlier.
+   */
+  readonly moved: boolean;
+}
+
 export interface TagResolved {
   readonly ok: true;
   /** Top-level digest (`Docker-Content-Digest`): an index digest for a multi-arch tag. */
@@ -62,6 +78,8 @@ export interface TagResolved {
   readonly via?: 'resolver';
   /** When this endpoint last gave this answer (ISO time). */
   readonly confirmedAt?: string;
+  /** Since when this endpoint answers this digest. */
+  readonly since?: TagSince;
   /**
    * Set when this scan could not ask (a transient failure): the last answer stands, within
    * the hold bound (`--registry-hold`), until a fresh answer contradicts it.
@@ -100,13 +118,15 @@ export function acceptTagAnswer(v: unknown, from: string): TagResolved | TagUnve
     if (children !== undefined && (!Array.isArray(children) || children.length > 1024 || !children.every((c) => typeof c === 'string' && DIGEST.test(c)))) {
       return bad('the answer\'s child digests are not sha256 digests');
     }
-    const at = typeof o['confirmedAt'] === 'string' && o['confirmedAt'].length <= 40 && Number.isFinite(Date.parse(o['confirmedAt'])) ? o['confirmedAt'] : undefined;
+    const at = isoTime(o['confirmedAt']);
+    const since = acceptSince(o['since'], o['digest']);
     return {
       ok: true,
       digest: o['digest'],
       mediaType: validMediaType(o['mediaType']),
       ...(children !== undefined ? { children: children as string[] } : {}),
       ...(at ? { confirmedAt: at } : {}),
+      ...(since ? { since } : {}),
     };
   }
   if (o['ok'] === false) {
@@ -115,6 +135,22 @@ export function acceptTagAnswer(v: unknown, from: string): TagResolved | TagUnve
     return { ok: false, kind, message: safeText(o['message']) };
   }
   return bad('the answer is neither an answer nor a failure');
+}
+
+/** An ISO time another process sent, believed only when it parses and is not in the future by more than a minute. */
+function isoTime(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v.length > 40) return undefined;
+  const t = Date.parse(v);
+  return Number.isFinite(t) && t <= Date.now() + 60_000 ? new Date(t).toISOString() : undefined;
+}
+
+/** A `since` from the shared resolver: kept only when whole, about this answer's digest, and plausible. */
+function acceptSince(v: unknown, digest: string): TagSince | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const at = isoTime(o['at']);
+  if (o['digest'] !== digest || !at || (o['via'] !== 'answer' && o['via'] !== 'notification') || typeof o['moved'] !== 'boolean') return undefined;
+  return { digest, at, via: o['via'], moved: o['moved'] };
 }
 
 export interface TagUnverified {
@@ -253,4 +289,26 @@ export function truthByTag(answers: readonly TagAnswer[]): Map<string, TagTruth>
 export interface RegistryStats {
   /** Last `ratelimit-remaining` seen per host (Docker Hub). */
   readonly rateLimitRemaining: ReadonlyMap<string, number>;
+}
+
+/** " (moved at T, announced by the registry)" for a move tagdrift saw; nothing when it did not see one. */
+export function movedNote(s: TagSince | undefined): string {
+  if (!s?.moved) return '';
+  return ` (moved at ${s.at}${s.via === 'notification' ? ', announced by the registry' : ''})`;
+}
+
+/** How long before `nowIso` the answer became true, whole seconds; `atLeast` when only the first answer is known. */
+export function lagSince(s: TagSince | undefined, nowIso: string): { seconds: number; atLeast: boolean } | undefined {
+  if (!s) return undefined;
+  const ms = Date.parse(nowIso) - Date.parse(s.at);
+  if (!Number.isFinite(ms)) return undefined;
+  return { seconds: Math.max(0, Math.round(ms / 1000)), atLeast: !s.moved };
+}
+
+/** 75 → "1m 15s", 7260 → "2h 1m". */
+export function formatSeconds(total: number): string {
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
 }

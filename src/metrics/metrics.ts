@@ -7,7 +7,7 @@
  */
 import client from 'prom-client';
 import { ALL_FINDING_CODES, SEVERITIES } from '../domain/finding-codes.js';
-import { isStale } from '../domain/evidence.js';
+import { isStale, mirrorLagOf } from '../domain/evidence.js';
 import type { Report } from '../domain/report.js';
 import type { RegistryStats } from '../domain/tag-truth.js';
 
@@ -75,9 +75,17 @@ export class Metrics {
   private readonly scans: client.Counter<'result'>;
   private readonly lastSuccess: client.Gauge;
   private readonly hosts = new Set<string>();
+  private readonly mirrorLag: client.Gauge<'mirror'>;
 
-  constructor(build: BuildInfo, options: { processMetrics?: boolean } = {}) {
+  constructor(build: BuildInfo, options: { processMetrics?: boolean; mirrorLagLimitSeconds?: number } = {}) {
     const r = [this.registry];
+    this.mirrorLag = new client.Gauge({
+      name: 'tagdrift_mirror_lag_seconds',
+      help: "For each mirror this node resolves tags through: how long it has answered a tag's old digest since upstream moved (the largest over its tags; 0 when it answers what upstream does).",
+      labelNames: ['mirror'], registers: r,
+    });
+    new client.Gauge({ name: 'tagdrift_mirror_lag_limit_seconds', help: 'How long a mirror may stay behind upstream before TagdriftMirrorLagging fires (--mirror-max-lag).', registers: r })
+      .set(options.mirrorLagLimitSeconds ?? 1800);
     this.findings = new client.Gauge({ name: 'tagdrift_findings', help: 'Findings in the latest scan, by code and severity.', labelNames: ['code', 'severity'], registers: r });
     for (const code of ALL_FINDING_CODES) for (const severity of SEVERITIES) this.findings.set({ code, severity }, 0);
     this.workloadFindings = new client.Gauge({
@@ -153,6 +161,16 @@ export class Metrics {
     this.tags.set({ result: 'unverified' }, unverified);
     this.runtimeUp.set(report.sources.runtime.ok ? 1 : 0);
     this.podIntentUp.set(report.sources.pods.ok ? 1 : 0);
+    const lags = new Map<string, number>();
+    for (const a of report.registryTruth ?? []) if (a.role === 'mirror' && a.result.ok) lags.set(this.hostLabel(hostOf(a.endpoint)), 0);
+    for (const f of report.findings) {
+      const lag = mirrorLagOf(f);
+      if (f.code !== 'mirror-stale' || f.silenced || !lag) continue;
+      const mirror = this.hostLabel(hostOf(f.evidence.endpoint));
+      lags.set(mirror, Math.max(lags.get(mirror) ?? 0, lag.seconds));
+    }
+    this.mirrorLag.reset();
+    for (const [mirror, seconds] of lags) this.mirrorLag.set({ mirror }, seconds);
     const configOk = report.sources.registryConfig?.ok === true && !report.findings.some((f) => f.code === 'config-error');
     this.configOk.set(configOk ? 1 : 0);
     this.scanDuration.observe(durationMs / 1000);
@@ -179,5 +197,13 @@ export class Metrics {
     if (this.hosts.size >= MAX_REGISTRY_HOSTS) return 'other';
     this.hosts.add(host);
     return host;
+  }
+}
+
+function hostOf(endpoint: string): string {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return 'other';
   }
 }

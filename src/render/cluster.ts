@@ -1,4 +1,5 @@
 /** The cluster view as a table: nodes, then findings grouped by workload and image. */
+import { movedAtOf } from '../domain/evidence.js';
 import type { ClusterReport } from '../domain/cluster-report.js';
 import type { Severity } from '../domain/finding-codes.js';
 import { shortDigest } from '../domain/image-ref.js';
@@ -26,6 +27,8 @@ export function renderCluster(r: ClusterReport, opts: { color: boolean; wide: bo
     for (const f of g.findings) {
       out.push(`  ${paint(f.severity, f.code)}  on ${f.nodes.length === 1 ? f.nodes[0] : `${f.nodes.length} nodes (${f.nodes.join(', ')})`}`);
       out.push(`    ${f.message}`);
+      const moved = movedAtOf(f);
+      if (moved) out.push(`    upstream moved at ${moved.at}${moved.announced ? ' (registry notification)' : ''}`);
       if (f.code === 'digest-drift') {
         for (const [d, v] of Object.entries(f.evidence.digests)) {
           out.push(`    ${shortDigest(d)}  ${v.containers} container(s) on ${v.nodes.join(', ')}`);

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '../domain/finding-codes.js';
 import type { Finding, Report } from '../domain/report.js';
-import { buildsOf, digestsOf, isStale } from '../domain/evidence.js';
+import { buildsOf, digestsOf, isStale, mirrorLagOf, movedAtOf } from '../domain/evidence.js';
+import { formatSeconds } from '../domain/tag-truth.js';
 
 const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1f24;background:#f6f8fa}
@@ -47,6 +48,10 @@ export function esc(value: unknown): string {
 function findingBlock(f: Finding): string {
   const digests = digestsOf(f).map((d) => `<tr><th>${esc(d.key)}</th><td><code>${esc(d.digest)}</code></td></tr>`);
   const builds = buildsOf(f).map(({ role, build: b }) => `<tr><th>${esc(role)} build</th><td>${esc([b.version, b.revision, b.created].filter(Boolean).join(' '))}</td></tr>`);
+  const moved = movedAtOf(f);
+  const lag = mirrorLagOf(f);
+  if (moved) builds.push(`<tr><th>upstream moved at</th><td>${esc(moved.at)}${moved.announced ? ' (registry notification)' : ''}</td></tr>`);
+  if (lag) builds.push(`<tr><th>mirror behind</th><td>${lag.atLeast ? 'at least ' : ''}${esc(formatSeconds(lag.seconds))}</td></tr>`);
   const containers = f.containers.slice(0, 50).map((c) => `<li><code>${esc(c.namespace ?? '?')}/${esc(c.pod ?? '?')}</code> container <code>${esc(c.container)}</code></li>`);
   const held = f.confirmed?.heldThrough
     ? `<tr><th>last confirmed</th><td>${esc(f.confirmed.at)} (held through ${esc(f.confirmed.heldThrough.join('; '))})</td></tr>`

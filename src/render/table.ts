@@ -2,7 +2,8 @@
 import { shortDigest } from '../domain/image-ref.js';
 import type { Severity } from '../domain/finding-codes.js';
 import type { Finding, Report } from '../domain/report.js';
-import { buildsOf, digestsOf, isRegistryFailure, isStale, type RegistryCheckFailedEvidence } from '../domain/evidence.js';
+import { buildsOf, digestsOf, isRegistryFailure, isStale, mirrorLagOf, movedAtOf, type RegistryCheckFailedEvidence } from '../domain/evidence.js';
+import { formatSeconds } from '../domain/tag-truth.js';
 
 type FailedGroup = { readonly f: Finding; readonly e: RegistryCheckFailedEvidence }[];
 
@@ -67,6 +68,11 @@ export function renderFindings(findings: readonly Finding[], opts: TableOptions 
     if (digests.length > 0) out.push(`         ${digests.join('   ')}`);
     const builds = buildsOf(f).map(({ role, build: b }) => `${role} build ${[b.version, b.revision, b.created].filter(Boolean).join(' ')}`);
     if (builds.length > 0) out.push(`         ${builds.join('   ')}`);
+    const moved = movedAtOf(f);
+    const lag = mirrorLagOf(f);
+    if (moved || lag) {
+      out.push(`         ${[moved ? `upstream moved at ${moved.at}${moved.announced ? ' (registry notification)' : ''}` : '', lag ? `mirror behind ${lag.atLeast ? '≥ ' : ''}${formatSeconds(lag.seconds)}` : ''].filter(Boolean).join('   ')}`);
+    }
     if (f.confirmed?.heldThrough) out.push(`         last confirmed ${f.confirmed.at}; held through ${f.confirmed.heldThrough.join('; ')}`);
     const lines = f.remediation.split('\n');
     for (const line of lines) out.push(line.startsWith('Lasting fix:') ? `         ${line}` : `         fix: ${line}`);

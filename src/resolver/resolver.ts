@@ -10,7 +10,7 @@
  * It answers only for endpoints any pod can reach: never loopback or link-local addresses
  * (node-local mirrors stay with their node), and it holds no node's credentials.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { schemaController } from '../server/schema-compilers.js';
 import client from 'prom-client';
 import type { RegistryClient } from '../adapters/registry/client.js';
@@ -19,6 +19,8 @@ import { nodeLocalHost } from '../domain/addresses.js';
 import type { ApiAuthorizer } from '../server/api-auth.js';
 import { unacceptableTarget } from '../server/request-target.js';
 import { monotonicNow } from '../domain/clock.js';
+import { DISTRIBUTION_MEDIA_TYPE, MAX_NOTIFICATION_BYTES, parseNotification, senderOf, type NotificationSender } from './notifications.js';
+import { ChangeFeed, MAX_WAIT_MS } from './changes.js';
 
 export interface ResolverOptions {
   readonly registry: RegistryClient;
@@ -38,7 +40,20 @@ export interface ResolverOptions {
   readonly callerRate?: number;
   /** The part of a registry's budget window one caller may take (default a half). */
   readonly callerShare?: number;
+  /** Registries that announce pushes (POST /v1/notifications), each by its endpoint and secret; none = the route refuses all. */
+  readonly notifiers?: readonly NotificationSender[];
+  /** Notifications a second one sender may send (bursts of ten seconds' worth). */
+  readonly notifierRate?: number;
+  /**
+   * The other replicas (base URLs), asked when a notification arrives: each replica caches its own
+   * answers and serves its own change feed, so a push one replica hears is passed to the others
+   * (with the sender's own Authorization, which they check again, and marked so it goes no further).
+   */
+  readonly peers?: () => Promise<readonly string[]>;
 }
+
+/** Set on a notification one replica passes to another: it is not passed on again. */
+export const FORWARDED_HEADER = 'x-tagdrift-forwarded';
 
 /** An endpoint as the allow-list and the questions compare it: origin plus any API path, no trailing slash. */
 export function endpointKey(endpoint: string): string | undefined {
@@ -133,10 +148,96 @@ export async function buildResolverApp(opts: ResolverOptions): Promise<FastifyIn
   // The budget is spent only on questions that reach the registry: answers from the cache, or
   // joining one in flight, are free.
   const inflight = new Map<string, Promise<TagResolved | TagUnverified>>();
+  const feed = new ChangeFeed();
+  const notifications = new client.Counter({ name: 'tagdrift_resolver_notifications_total', help: 'Registry notifications received, by result (accepted, unauthorized, invalid, over-quota, not-configured).', labelNames: ['result'], registers: [registry] });
+  const pushes = new client.Counter({ name: 'tagdrift_resolver_pushes_total', help: 'Tag pushes announced by registry notifications, by the endpoint they were configured for.', labelNames: ['endpoint'], registers: [registry] });
+  new client.Gauge({ name: 'tagdrift_resolver_change_waiters', help: 'Agents waiting on /v1/changes now.', registers: [registry], collect() { this.set(feed.waiting); } });
+  const notifiers = (opts.notifiers ?? []).map((n) => ({ ...n, endpoint: endpointKey(n.endpoint) ?? n.endpoint }));
+  const forwarded = new client.Counter({ name: 'tagdrift_resolver_notifications_forwarded_total', help: 'Notifications passed to the other replicas, by result (ok, failed).', labelNames: ['result'], registers: [registry] });
+  const notifierQuota = new CallerQuota(opts.notifierRate ?? 20, 10 * (opts.notifierRate ?? 20), opts.now);
+  app.addContentTypeParser(DISTRIBUTION_MEDIA_TYPE, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.addHook('onRequest', async (req, reply) => {
     const bad = unacceptableTarget(req.raw.url);
     if (bad) return reply.code(400).send({ error: bad });
+  });
+
+  /** Decides whether an agent may ask: the same for /v1/resolve and /v1/changes. Undefined when refused (the reply is sent). */
+  const callerOf = async (req: FastifyRequest, reply: FastifyReply, refuse: (status: number, error: string, result?: string) => FastifyReply): Promise<string | undefined> => {
+    let caller = req.socket.remoteAddress ?? 'unknown';
+    if (opts.auth) {
+      const d = await opts.auth.authorize(req.socket.remoteAddress, req.headers);
+      if (!d.ok) {
+        if (d.status === 401) reply.header('www-authenticate', 'Bearer realm="tagdrift-resolver"');
+        if (d.status === 503) reply.header('retry-after', '5');
+        refuse(d.status, d.reason, 'unauthorized');
+        return undefined;
+      }
+      caller = `${d.who}@${caller}`;
+    }
+    if (!quota.take(caller)) {
+      reply.header('retry-after', '1');
+      refuse(429, `more than ${opts.callerRate ?? 50} questions a second from this caller`, 'over-quota');
+      return undefined;
+    }
+    return caller;
+  };
+
+  // A registry announcing pushes. The secret decides which endpoint it speaks for, and is checked
+  // before the body is read; the body is bounded and every event validated.
+  app.post('/v1/notifications', {
+    bodyLimit: MAX_NOTIFICATION_BYTES,
+    onRequest: async (req, reply) => {
+      const refuse = (status: number, code: string, error: string, result: string) => {
+        notifications.inc({ result });
+        return reply.code(status).send({ code, error });
+      };
+      if (notifiers.length === 0) return refuse(404, 'not-configured', 'this resolver takes no notifications (--notify)', 'not-configured');
+      const sender = senderOf(req.headers.authorization, notifiers);
+      if (!sender) {
+        reply.header('www-authenticate', 'Bearer realm="tagdrift-notifications"');
+        return refuse(401, 'unauthenticated', 'the Authorization header does not carry a configured notification secret', 'unauthorized');
+      }
+      if (!notifierQuota.take(sender.endpoint)) {
+        reply.header('retry-after', '1');
+        return refuse(429, 'over-quota', `more than ${opts.notifierRate ?? 20} notifications a second for ${sender.endpoint}`, 'over-quota');
+      }
+      (req as FastifyRequest & { notifier?: NotificationSender }).notifier = sender;
+    },
+  }, async (req, reply) => {
+    const sender = (req as FastifyRequest & { notifier?: NotificationSender }).notifier!;
+    const parsed = parseNotification(req.body);
+    if (parsed instanceof Error) {
+      notifications.inc({ result: 'invalid' });
+      return reply.code(400).send({ code: 'invalid', error: parsed.message });
+    }
+    notifications.inc({ result: 'accepted' });
+    if (opts.peers && req.headers[FORWARDED_HEADER] === undefined && parsed.pushes.length > 0) {
+      void forward(opts.peers, JSON.stringify(req.body), req.headers.authorization ?? '').then((r) => {
+        for (const [result, n] of Object.entries(r)) if (n > 0) forwarded.inc({ result }, n);
+      });
+    }
+    const at = new Date(opts.now?.() ?? monotonicNow()).toISOString();
+    for (const p of parsed.pushes) {
+      opts.registry.notePush(sender.endpoint, p.repository, p.tag, p.digest, p.mediaType);
+      feed.add({ endpoint: sender.endpoint, repository: p.repository, tag: p.tag, digest: p.digest, at });
+      pushes.inc({ endpoint: sender.endpoint });
+    }
+    return { accepted: parsed.pushes.length, ignored: parsed.ignored, format: parsed.format };
+  });
+
+  app.get('/v1/changes', async (req, reply) => {
+    const refuse = (status: number, error: string, result = 'refused') => {
+      answers.inc({ result });
+      return reply.code(status).send({ error });
+    };
+    if ((await callerOf(req, reply, refuse)) === undefined) return reply;
+    const q = req.query as Record<string, unknown>;
+    const after = typeof q['after'] === 'string' && /^\d{1,15}$/.test(q['after']) ? Number(q['after']) : undefined;
+    const wait = typeof q['wait'] === 'string' && /^\d{1,3}$/.test(q['wait']) ? Math.min(Number(q['wait']) * 1000, MAX_WAIT_MS) : 0;
+    const epoch = typeof q['epoch'] === 'string' && /^[0-9a-f]{16}$/.test(q['epoch']) ? q['epoch'] : undefined;
+    const closed = new Promise<void>((resolve) => req.raw.socket.once('close', () => resolve()));
+    return feed.read(epoch, after, wait, closed);
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ready' }));
@@ -146,20 +247,8 @@ export async function buildResolverApp(opts: ResolverOptions): Promise<FastifyIn
       answers.inc({ result });
       return reply.code(status).send({ error });
     };
-    let caller = req.socket.remoteAddress ?? 'unknown';
-    if (opts.auth) {
-      const d = await opts.auth.authorize(req.socket.remoteAddress, req.headers);
-      if (!d.ok) {
-        if (d.status === 401) reply.header('www-authenticate', 'Bearer realm="tagdrift-resolver"');
-        if (d.status === 503) reply.header('retry-after', '5');
-        return refuse(d.status, d.reason, 'unauthorized');
-      }
-      caller = `${d.who}@${caller}`;
-    }
-    if (!quota.take(caller)) {
-      reply.header('retry-after', '1');
-      return refuse(429, `more than ${opts.callerRate ?? 50} questions a second from this caller`, 'over-quota');
-    }
+    const caller = await callerOf(req, reply, refuse);
+    if (caller === undefined) return reply;
     const b = (req.body ?? {}) as ResolveBody;
     if (typeof b.endpoint !== 'string' || typeof b.registry !== 'string' || typeof b.repository !== 'string' || typeof b.tag !== 'string') {
       return refuse(400, 'endpoint, registry, repository and tag are required strings');
@@ -194,4 +283,27 @@ export async function buildResolverApp(opts: ResolverOptions): Promise<FastifyIn
     return { ...r, via: 'resolver' };
   });
   return app;
+}
+
+/** Passes a notification to each other replica (2 s each, never retried: the next scan's question is the fallback). */
+async function forward(peers: () => Promise<readonly string[]>, body: string, authorization: string): Promise<{ ok: number; failed: number }> {
+  let urls: readonly string[];
+  try {
+    urls = (await peers()).slice(0, 16);
+  } catch {
+    return { ok: 0, failed: 1 };
+  }
+  const results = await Promise.all(urls.map(async (base) => {
+    try {
+      const res = await fetch(new URL('/v1/notifications', base), {
+        method: 'POST', body, redirect: 'error', signal: AbortSignal.timeout(2_000),
+        headers: { 'content-type': 'application/json', authorization, [FORWARDED_HEADER]: '1' },
+      });
+      await res.arrayBuffer();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }));
+  return { ok: results.filter(Boolean).length, failed: results.filter((r) => !r).length };
 }

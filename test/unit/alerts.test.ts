@@ -32,7 +32,7 @@ function promtool(args: string[]): string {
 
 describe('alert rules', () => {
   it('promtool check rules accepts the plain file and the PrometheusRule groups', () => {
-    expect(promtool(['check', 'rules', RULES_FILE.pathname])).toContain('SUCCESS: 12 rules found');
+    expect(promtool(['check', 'rules', RULES_FILE.pathname])).toContain('SUCCESS: 13 rules found');
     const pr = yaml.load(readFileSync(new URL('../../deploy/components/monitoring/prometheusrule.yaml', import.meta.url), 'utf8')) as { spec: { groups: unknown } };
     const extracted = join(dir, 'from-prometheusrule.yaml');
     writeFileSync(extracted, yaml.dump({ groups: pr.spec.groups }));
@@ -85,6 +85,24 @@ const CASES: Case[] = [
   { alert: 'TagdriftSupersededImageRunning', series: workload('running-superseded', '0x60', 'warning'), eval: '45m' },
   { alert: 'TagdriftMirrorServesStaleTag', series: [finding('mirror-stale', '1x60')], eval: '15m', fires: fire('critical') },
   { alert: 'TagdriftMirrorServesStaleTag', series: [finding('mirror-stale', '0x60')], eval: '15m' },
+  // A mirror whose lag grows a minute a minute past its 30-minute limit fires (value: the lag then)…
+  {
+    alert: 'TagdriftMirrorLagging',
+    series: [S('tagdrift_mirror_lag_seconds{mirror="mirror.local:5001",node="n1",job="tagdrift"}', '0+60x60'), S('tagdrift_mirror_lag_limit_seconds{node="n1",job="tagdrift"}', '1800x60')],
+    eval: '40m', fires: { ...fire('warning', '2400', { node: 'n1', mirror: 'mirror.local:5001' }), humanized: '40m 0s' },
+  },
+  // …one that refreshes before the limit (lag back to 0 at 20 min) does not…
+  {
+    alert: 'TagdriftMirrorLagging',
+    series: [S('tagdrift_mirror_lag_seconds{mirror="mirror.local:5001",node="n1",job="tagdrift"}', '0+60x20 0x40'), S('tagdrift_mirror_lag_limit_seconds{node="n1",job="tagdrift"}', '1800x60')],
+    eval: '40m',
+  },
+  // …nor one behind for 40 minutes on a node whose limit is an hour.
+  {
+    alert: 'TagdriftMirrorLagging',
+    series: [S('tagdrift_mirror_lag_seconds{mirror="mirror.local:5001",node="n1",job="tagdrift"}', '0+60x60'), S('tagdrift_mirror_lag_limit_seconds{node="n1",job="tagdrift"}', '3600x60')],
+    eval: '40m',
+  },
   { alert: 'TagdriftCachedTagStale', series: [finding('cache-stale', '3x120')], eval: '90m', fires: fire('warning', '3') },
   { alert: 'TagdriftCachedTagStale', series: [finding('cache-stale', '3x30 0x90')], eval: '90m' },
   { alert: 'TagdriftMirrorConfigIgnored', series: [finding('mirror-config-ignored', '1x60')], eval: '45m', fires: fire('warning') },

@@ -240,3 +240,23 @@ describe('monitoring objects', () => {
     for (const o of renamed.filter((x) => x.apiVersion.startsWith('monitoring.coreos.com/'))) expect(o.metadata.labels!['release']).toBe('my-release');
   });
 });
+
+describe("the README's notification patch", () => {
+  it('sets TAGDRIFT_NOTIFY (by name, after kustomize applies it) and admits the registry, leaving the rest of the resolver as it was', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### From push to finding in seconds'));
+    const patch = /```yaml\n( {3}patches:[\s\S]*?) {3}```/.exec(section)![1]!.replace(/^ {3}/gm, '');
+    const base = overlay('resources: [../../deploy]\ncomponents: [../../deploy/components/resolver]\n');
+    const patched = overlay(`resources: [../../deploy]\ncomponents: [../../deploy/components/resolver]\n${patch}`);
+    const env = (objs: Obj[]) => (objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'tagdrift-resolver')!['spec'].template.spec.containers[0].env as { name: string; value: string }[]);
+    expect(env(base).find((e) => e.name === 'TAGDRIFT_NOTIFY')!.value).toBe('');
+    expect(env(patched).find((e) => e.name === 'TAGDRIFT_NOTIFY')!.value).toBe('https://registry.example.com=/etc/tagdrift/notify/registry');
+    expect(env(patched).filter((e) => e.name !== 'TAGDRIFT_NOTIFY')).toEqual(env(base).filter((e) => e.name !== 'TAGDRIFT_NOTIFY'));
+    const policy = (objs: Obj[]) => objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'tagdrift-resolver')!['spec'].ingress as unknown[];
+    expect(policy(patched).length).toBe(policy(base).length + 1);
+    // The secret it names is where the component mounts the optional Secret.
+    const d = base.find((o) => o.kind === 'Deployment' && o.metadata.name === 'tagdrift-resolver')!['spec'].template.spec;
+    expect(d.containers[0].volumeMounts).toContainEqual({ name: 'notify', mountPath: '/etc/tagdrift/notify', readOnly: true });
+    expect(d.volumes).toContainEqual({ name: 'notify', secret: { secretName: 'tagdrift-notify', optional: true, defaultMode: 0o440 } });
+  });
+});

@@ -31,7 +31,7 @@ afterEach(() => {
 describe('registry client: the question containerd asks', () => {
   it('sends HEAD with both manifest and both index types in Accept, and no GET', async () => {
     const r = await client().resolveTag({ url: reg.url }, reg.host, 'team/app', '1.0');
-    expect(r).toEqual({ ok: true, digest: img.manifest.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', confirmedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(r).toEqual({ ok: true, digest: img.manifest.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', confirmedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), since: { digest: img.manifest.digest, at: expect.any(String), via: 'answer', moved: false } });
     const [req, ...rest] = reg.manifestRequests();
     expect(rest).toEqual([]);
     expect(req!.method).toBe('HEAD');

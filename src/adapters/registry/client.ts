@@ -14,7 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
-import { validMediaType, type PlatformRead, type RegistryErrorKind, type TagResolved, type TagUnverified } from '../../domain/tag-truth.js';
+import { validMediaType, type PlatformRead, type RegistryErrorKind, type TagResolved, type TagSince, type TagUnverified } from '../../domain/tag-truth.js';
+import { TagHistory } from './tag-history.js';
 import { hostPlatform, pickPlatformChild, type NodePlatform } from './platform.js';
 import { HubGetBudget, PlatformReader } from './platform-read.js';
 import { monotonicNow } from '../../domain/clock.js';
@@ -55,6 +56,8 @@ export interface RegistryClientOptions {
   readonly concurrency?: number;
   readonly perHostConcurrency?: number;
   readonly cacheTtlMs?: number;
+  /** A cache period per endpoint (the shared resolver keeps answers of endpoints that notify it longer); default cacheTtlMs. */
+  readonly cacheTtlFor?: (endpointUrl: string) => number;
   /** Upper bound on a `Retry-After` wait and on backoff. */
   readonly maxBackoffSeconds?: number;
   /** Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`) → credential. */
@@ -123,7 +126,10 @@ export class RegistryClient {
   private readonly authorizer: Authorizer;
   private readonly rateLimit = new Map<string, number>();
   private readonly platforms: PlatformReader;
-  private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest' | 'credentialsByHostOnly' | 'addressPolicy'>> & Pick<RegistryClientOptions, 'onRequest'>;
+  private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest' | 'credentialsByHostOnly' | 'addressPolicy' | 'cacheTtlFor'>> & Pick<RegistryClientOptions, 'onRequest' | 'cacheTtlFor'>;
+  private readonly history = new TagHistory();
+  /** endpoint|repository|tag → the latest push notified, so an answer asked before it cannot replace it. */
+  private readonly pushed = new Map<string, { digest: string; at: number }>();
   private readonly credentials: ReadonlyMap<string, Credential>;
   private readonly credentialsByHostOnly: boolean;
 
@@ -139,6 +145,7 @@ export class RegistryClient {
       platform: options.platform ?? hostPlatform(),
       dockerHubGetsPer6h: options.dockerHubGetsPer6h ?? 24,
       onRequest: options.onRequest,
+      cacheTtlFor: options.cacheTtlFor,
     };
     this.agents = new AgentPool(options.addressPolicy);
     this.credentialsByHostOnly = options.credentialsByHostOnly ?? false;
@@ -169,20 +176,64 @@ export class RegistryClient {
     if (cached && cached.expires > this.o.now()) return Promise.resolve(cached.value);
     const running = this.inflight.get(key);
     if (running) return running;
+    const asked = this.o.now();
+    const tagKey = `${endpoint.url}|${repository}|${tag}`;
     const p = this.doResolve(endpoint, registry, repository, tag)
       .catch((e: unknown) => fail('invalid-response', `unexpected failure: ${(e as Error)?.name ?? 'error'}`))
       .then((answer) => {
-        const value: TagResolved | Fail = answer.ok ? { ...answer, confirmedAt: new Date(this.o.now()).toISOString() } : answer;
-        if (value.ok || value.kind === 'not-found') {
-          // Bounded: beyond the cap the oldest answer goes (it is asked again when needed).
-          if (this.cache.size >= MAX_CACHED_ANSWERS) this.cache.delete(this.cache.keys().next().value!);
-          this.cache.set(key, { expires: this.o.now() + this.o.cacheTtlMs, value });
+        const now = this.o.now();
+        // A push notified while this question was out is newer than its answer: the notified digest stands.
+        const push = this.pushed.get(tagKey);
+        if (answer.ok && push && push.at >= asked && push.digest !== answer.digest) {
+          const notified = this.cache.get(key);
+          if (notified) return notified.value;
         }
+        const value: TagResolved | Fail = answer.ok
+          ? { ...answer, confirmedAt: new Date(now).toISOString(), since: this.history.observe(tagKey, answer.digest, now, 'answer') }
+          : answer;
+        if (value.ok || value.kind === 'not-found') this.remember(key, endpoint.url, value);
         return value;
       })
       .finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
+  }
+
+  private remember(key: string, endpointUrl: string, value: TagResolved | Fail): void {
+    // Bounded: beyond the cap the oldest answer goes (it is asked again when needed).
+    if (!this.cache.has(key) && this.cache.size >= MAX_CACHED_ANSWERS) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, { expires: this.o.now() + (this.o.cacheTtlFor?.(endpointUrl) ?? this.o.cacheTtlMs), value });
+  }
+
+  /**
+   * A push the endpoint itself announced (a registry notification, authenticated by the
+   * caller): the tag's history gains the digest, and every cached answer for the tag at this
+   * endpoint is replaced by it (with a media type) or dropped (without one, so the next
+   * question asks). No request is made. Returns how many cached answers it touched.
+   */
+  notePush(endpointUrl: string, repository: string, tag: string, digest: string, mediaType: string | undefined): { since: TagSince; answers: number } {
+    const now = this.o.now();
+    const tagKey = `${endpointUrl}|${repository}|${tag}`;
+    const since = this.history.observe(tagKey, digest, now, 'notification');
+    this.pushed.delete(tagKey);
+    if (this.pushed.size >= MAX_CACHED_ANSWERS) this.pushed.delete(this.pushed.keys().next().value!);
+    this.pushed.set(tagKey, { digest, at: now });
+    const prefix = `${endpointUrl}|`;
+    const suffix = `|${repository}|${tag}`;
+    let answers = 0;
+    for (const [key, entry] of [...this.cache]) {
+      if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.slice(prefix.length, -suffix.length).includes('|')) continue;
+      answers += 1;
+      if (entry.value.ok && entry.value.digest === digest) continue;
+      if (mediaType === undefined) this.cache.delete(key);
+      else this.remember(key, endpointUrl, { ok: true, digest, mediaType, confirmedAt: new Date(now).toISOString(), since });
+    }
+    return { since, answers };
+  }
+
+  /** What the tag was seen to point to at this endpoint, oldest first (answers and notifications). */
+  tagHistory(endpointUrl: string, repository: string, tag: string): readonly TagSince[] {
+    return this.history.history(`${endpointUrl}|${repository}|${tag}`);
   }
 
   /** The image a node of this client's platform runs from `digest` (platform-read.ts). */
