@@ -13,7 +13,7 @@ import { buildImage, buildIndexImage, pushImage, pushIndex, type BuiltImage, typ
 import { FakeKubeApi } from './kube-api.js';
 import { Kubelet } from './kubelet.js';
 import { requireBinaries, run, waitFor } from './proc.js';
-import { startRegistry, type RunningRegistry } from './registry.js';
+import { startRegistry, type NotificationTarget, type RunningRegistry } from './registry.js';
 
 export interface TestBedOptions {
   readonly nodeName?: string;
@@ -37,6 +37,8 @@ export interface TestBedOptions {
   readonly k3sLayout?: boolean;
   /** Address the upstream registry listens on (default loopback): a routable one for a shared resolver. */
   readonly registryAddress?: string;
+  /** The upstream registry announces pushes there (distribution's notifications). */
+  readonly registryNotifications?: NotificationTarget;
   /** Reuse registries from another bed (several nodes, one registry). */
   /** Which real containerd release runs the node (default: TAGDRIFT_BED_CONTAINERD, else the system's 1.6.20). */
   readonly release?: ReleaseName;
@@ -73,7 +75,7 @@ export class TestBed {
       let mirror = options.shared?.mirror;
       let sandboxImage = options.shared?.sandboxImage;
       if (!upstream) {
-        upstream = await startRegistry(dir, 'upstream', undefined, undefined, options.registryAddress);
+        upstream = await startRegistry(dir, 'upstream', undefined, undefined, options.registryAddress, options.registryNotifications);
         cleanup.push(() => upstream!.stop());
         if (options.withMirror) {
           mirror = await startRegistry(dir, 'mirror');

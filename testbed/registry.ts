@@ -37,8 +37,14 @@ function htpasswdLine(user: string, password: string): string {
   return `${user}:${hash}`;
 }
 
+/** Where the registry sends its push notifications (distribution's `notifications.endpoints`), with a header. */
+export interface NotificationTarget {
+  readonly url: string;
+  readonly authorization: string;
+}
+
 /** Starts a registry; with `port` (a restart) it reuses that port and the same storage. */
-export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig | HtpasswdAuthConfig, port?: number, address = '127.0.0.1'): Promise<RunningRegistry> {
+export async function startRegistry(dir: string, name: string, tokenAuth?: TokenAuthConfig | HtpasswdAuthConfig, port?: number, address = '127.0.0.1', notify?: NotificationTarget): Promise<RunningRegistry> {
   port ??= await freePort();
   const root = join(dir, name);
   mkdirSync(join(root, 'data'), { recursive: true });
@@ -65,6 +71,11 @@ export async function startRegistry(dir: string, name: string, tokenAuth?: Token
       'http:',
       `  addr: ${address}:${port}`,
       ...authLines,
+      // As the README tells users to write it: one endpoint, the secret in a header, short retries.
+      ...(notify
+        ? ['notifications:', '  endpoints:', '    - name: tagdrift', `      url: ${notify.url}`, '      headers:', `        Authorization: [${JSON.stringify(notify.authorization)}]`,
+          '      timeout: 2s', '      threshold: 5', '      backoff: 1s', '      ignoredmediatypes: [application/octet-stream]']
+        : []),
       '',
     ].join('\n'),
   );
