@@ -1,6 +1,6 @@
 /**
  * npm run bench [name…]: measured figures for BENCHMARKS.md. Names: fake-scale,
- * agent-rss, image-rss, runtime-choices, shared-resolver, http, registry, real-node, cluster, long-run. Without names, all run.
+ * agent-rss, image-rss, runtime-choices, shared-resolver, notify-load, push-to-finding, http, registry, real-node, cluster, long-run. Without names, all run.
  * BENCH_CYCLES sets the agent-rss cycle count (default 10000).
  */
 import { cpus, totalmem } from 'node:os';
@@ -15,6 +15,8 @@ const all: Record<string, () => Promise<Record<string, number | string>>> = {
   'real-node': async () => (await import('./real-node.js')).benchRealNode(),
   cluster: async () => (await import('./cluster.js')).benchCluster(),
   'shared-resolver': async () => (await import('./shared-resolver.js')).benchSharedResolver(),
+  'notify-load': async () => (await import('./notify-load.js')).benchNotifyLoad(),
+  'push-to-finding': async () => (await import('./push-to-finding.js')).benchPushToFinding(Number(process.env['BENCH_PUSHES'] ?? 20)),
   'image-rss': async () => (await import('./image-rss.js')).benchImageRss(),
   'runtime-choices': async () => (await import('./runtime-choices.js')).benchRuntimeChoices(),
   'long-run': async () => (await import('./long-run.js')).benchLongRun(Number(process.env['BENCH_LONG_CYCLES'] ?? 3_000)),
