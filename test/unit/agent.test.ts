@@ -116,3 +116,42 @@ describe('agent loop', () => {
     expect(agent.live(start + 5_000 + 66_001 + 1_000).reason).toMatch(/no scan has finished/);
   });
 });
+
+describe('scans asked for early (a pushed tag)', () => {
+  it('scanSoon runs a scan long before the interval, never two at once, and no sooner than the least gap', async () => {
+    const { cri, agent } = await setup({ delayMs: 300 });
+    const scans = () => cri.calls.filter((c) => c === 'ListImages').length;
+    agent.start();
+    await waitFor('first scan', () => agent.status.scans === 1 && agent.report !== undefined, 5_000);
+    const after = scans();
+    // Asked three times while the start-up scan's gap has not passed: one scan, about 2 s after the first began.
+    const t0 = performance.now();
+    agent.scanSoon();
+    agent.scanSoon();
+    agent.scanSoon();
+    await waitFor('one early scan', () => agent.status.scans === 2, 5_000);
+    expect(scans() - after).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    // Asked while a scan runs: one more right after it, not one per call.
+    await new Promise((r) => setTimeout(r, 2_100));
+    agent.scanSoon();
+    await waitFor('a scan in flight', () => agent.status.scans === 3, 3_000);
+    agent.scanSoon();
+    agent.scanSoon();
+    await waitFor('the one after it', () => agent.status.scans === 4, 6_000);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(agent.status.scans).toBe(4);
+  });
+
+  it("a push starts a scan only for a tag the latest report asked at that endpoint and got another answer for", async () => {
+    const { answeredOtherwise } = await import('../../src/cli/agent.js');
+    const d1 = fakeDigest('one');
+    const report = { registryTruth: [{ registry: 'r.example', repository: 'shop/web', tag: '1.0', role: 'upstream', endpoint: 'https://r.example/', result: { ok: true, digest: d1 } }] } as never;
+    const push = (o: Partial<{ endpoint: string; repository: string; tag: string; digest: string }>) => ({ endpoint: 'https://r.example', repository: 'shop/web', tag: '1.0', digest: fakeDigest('two'), ...o });
+    expect(answeredOtherwise(report, push({}))).toBe(true);
+    expect(answeredOtherwise(report, push({ digest: d1 }))).toBe(false);
+    expect(answeredOtherwise(report, push({ tag: '2.0' }))).toBe(false);
+    expect(answeredOtherwise(report, push({ endpoint: 'https://other.example' }))).toBe(false);
+    expect(answeredOtherwise(undefined, push({}))).toBe(false);
+  });
+});

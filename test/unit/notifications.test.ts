@@ -236,3 +236,26 @@ describe('replicas pass notifications to each other', () => {
     }
   });
 });
+
+describe('a flooding sender', () => {
+  it('is held to its rate (429 with Retry-After) and cannot spend another sender\'s share', async () => {
+    const endpoint = 'https://registry.example.com';
+    const other = 'https://other.example.com';
+    const app = await buildResolverApp({
+      registry: new RegistryClient(), budgetPerSecond: 5, replicas: 1, version: 't', allowedEndpoints: [endpoint, other], notifierRate: 1,
+      notifiers: [{ endpoint, secret: SECRET_A }, { endpoint: other, secret: SECRET_B }],
+    });
+    try {
+      const send = (secret: string) => app.inject({ method: 'POST', url: '/v1/notifications', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, payload: { events: [] } });
+      const codes: number[] = [];
+      for (let i = 0; i < 15; i++) codes.push((await send(SECRET_A)).statusCode);
+      expect(codes.filter((c) => c === 200).length).toBe(10);
+      const refused = await send(SECRET_A);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect((await send(SECRET_B)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
