@@ -11,4 +11,4 @@ export function shellWord(s: string): string {
 }
 
 /** A content digest as registries answer it (`sha256:` and 64 lowercase hex digits). */
-export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+export { SHA256_DIGEST } from './oci-grammar.js';

@@ -5,6 +5,7 @@
  * classified reason: an unverified tag is never treated as fresh or stale.
  */
 import type { ImageBuildMeta } from './snapshot.js';
+import { SHA256_DIGEST } from './oci-grammar.js';
 
 /** Why a tag could not be verified. */
 export type RegistryErrorKind =
@@ -91,7 +92,6 @@ export interface TagResolved {
 export const TRANSIENT_FAILURES: ReadonlySet<RegistryErrorKind> = new Set(['server-error', 'unreachable', 'rate-limited']);
 
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /** A media type as RFC 6838 spells one (no parameters), else undefined. */
 export function validMediaType(v: unknown): string | undefined {
@@ -113,9 +113,9 @@ export function acceptTagAnswer(v: unknown, from: string): TagResolved | TagUnve
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('the answer is not a JSON object');
   const o = v as Record<string, unknown>;
   if (o['ok'] === true) {
-    if (typeof o['digest'] !== 'string' || !DIGEST.test(o['digest'])) return bad('the answer\'s digest is not a sha256 digest');
+    if (typeof o['digest'] !== 'string' || !SHA256_DIGEST.test(o['digest'])) return bad('the answer\'s digest is not a sha256 digest');
     const children = o['children'];
-    if (children !== undefined && (!Array.isArray(children) || children.length > 1024 || !children.every((c) => typeof c === 'string' && DIGEST.test(c)))) {
+    if (children !== undefined && (!Array.isArray(children) || children.length > 1024 || !children.every((c) => typeof c === 'string' && SHA256_DIGEST.test(c)))) {
       return bad('the answer\'s child digests are not sha256 digests');
     }
     const at = isoTime(o['confirmedAt']);

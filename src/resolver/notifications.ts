@@ -10,6 +10,7 @@
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { validMediaType } from '../domain/tag-truth.js';
+import { validDigest, validRepository, validTag } from '../domain/oci-grammar.js';
 
 /** One tag pushed, as a notification says. */
 export interface Push {
@@ -32,9 +33,6 @@ export const MAX_EVENTS = 1_000;
 export const MAX_NOTIFICATION_BYTES = 1024 * 1024;
 export const DISTRIBUTION_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
 
-const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /** Manifest media types a tag can point to: a push of anything else (a blob, a layer) is not a tag moving. */
 const MANIFEST_TYPES: ReadonlySet<string> = new Set([
@@ -47,9 +45,7 @@ const MANIFEST_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 function push(repository: unknown, tag: unknown, digest: unknown, mediaType: string | undefined): Push | undefined {
-  if (typeof repository !== 'string' || repository.length > 255 || !REPOSITORY.test(repository)) return undefined;
-  if (typeof tag !== 'string' || !TAG.test(tag)) return undefined;
-  if (typeof digest !== 'string' || !DIGEST.test(digest)) return undefined;
+  if (!validRepository(repository) || !validTag(tag) || !validDigest(digest)) return undefined;
   return { repository, tag, digest, mediaType };
 }
 

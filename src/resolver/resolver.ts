@@ -19,6 +19,7 @@ import { nodeLocalHost } from '../domain/addresses.js';
 import type { ApiAuthorizer } from '../server/api-auth.js';
 import { unacceptableTarget } from '../server/request-target.js';
 import { monotonicNow } from '../domain/clock.js';
+import { validRepository, validTag } from '../domain/oci-grammar.js';
 import { DISTRIBUTION_MEDIA_TYPE, MAX_NOTIFICATION_BYTES, parseNotification, senderOf, type NotificationSender } from './notifications.js';
 import { ChangeFeed, MAX_WAIT_MS } from './changes.js';
 
@@ -120,9 +121,6 @@ interface ResolveBody {
   tag?: unknown;
 }
 
-/** OCI distribution's grammar for a repository name, and for a tag. */
-const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const REGISTRY = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** Distinct registry hosts labelled on /metrics at most; the rest are counted as `other`. */
 const MAX_HOST_LABELS = 64;
@@ -253,7 +251,7 @@ export async function buildResolverApp(opts: ResolverOptions): Promise<FastifyIn
     if (typeof b.endpoint !== 'string' || typeof b.registry !== 'string' || typeof b.repository !== 'string' || typeof b.tag !== 'string') {
       return refuse(400, 'endpoint, registry, repository and tag are required strings');
     }
-    if (!REGISTRY.test(b.registry) || !REPOSITORY.test(b.repository) || b.repository.length > 255 || !TAG.test(b.tag)) {
+    if (!REGISTRY.test(b.registry) || !validRepository(b.repository) || !validTag(b.tag)) {
       return refuse(400, 'registry, repository or tag is not a valid OCI name');
     }
     const endpoint = endpointKey(b.endpoint);

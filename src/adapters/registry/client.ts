@@ -23,7 +23,8 @@ import { AgentPool, httpRequest, safeUrl, TransportError, type AddressPolicy, ty
 import { parseChallenge, parseRateLimitRemaining, parseRetryAfter, type Credential } from './auth.js';
 import { Authorizer } from './authorizer.js';
 import { HostGate } from './host-gate.js';
-import { DIGEST_RE, errorCode, isIndex, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type ManifestDoc } from './manifest.js';
+import { errorCode, isIndex, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, type ManifestDoc } from './manifest.js';
+import { SHA256_DIGEST as DIGEST_RE } from '../../domain/oci-grammar.js';
 import { buildMetaFromConfig } from '../../domain/build-meta.js';
 import { DOCKER_HUB, isDockerHubHost } from '../../domain/image-ref.js';
 

@@ -12,7 +12,6 @@ export const MANIFEST_ACCEPT = [
   '*/*',
 ].join(', ');
 
-export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_ERROR_BODY = 16 * 1024;
 

@@ -7,7 +7,8 @@
  */
 import type { PlatformImage, PlatformRead } from '../../domain/tag-truth.js';
 import { isDockerHubHost } from '../../domain/image-ref.js';
-import { DIGEST_RE, isIndex, type ManifestDoc } from './manifest.js';
+import { isIndex, type ManifestDoc } from './manifest.js';
+import { SHA256_DIGEST as DIGEST_RE } from '../../domain/oci-grammar.js';
 import { pickPlatformChild, platformString, type NodePlatform } from './platform.js';
 
 /** Entries kept in the by-digest platform cache. */

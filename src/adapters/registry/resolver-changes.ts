@@ -6,6 +6,7 @@
  * back-off, never in a tight loop.
  */
 import type { Logger } from '../../log.js';
+import { validDigest, validRepository, validTag } from '../../domain/oci-grammar.js';
 
 export interface PushedTag {
   readonly endpoint: string;
@@ -26,17 +27,13 @@ export interface ChangeWatcherOptions {
 
 const MAX_CHANGES_READ = 1_000;
 const MAX_BODY_CHARS = 512 * 1024;
-const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 function pushedTag(v: unknown): PushedTag | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
   const { endpoint, repository, tag, digest } = o;
   if (typeof endpoint !== 'string' || endpoint.length > 2048 || !/^https?:\/\//.test(endpoint)) return undefined;
-  if (typeof repository !== 'string' || repository.length > 255 || !REPOSITORY.test(repository)) return undefined;
-  if (typeof tag !== 'string' || !TAG.test(tag) || typeof digest !== 'string' || !DIGEST.test(digest)) return undefined;
+  if (!validRepository(repository) || !validTag(tag) || !validDigest(digest)) return undefined;
   return { endpoint, repository, tag, digest };
 }
 
