@@ -3,7 +3,7 @@
  * and /metrics from the latest report, and shuts down cleanly on SIGTERM.
  */
 import { Agent } from '../agent/agent.js';
-import { type Options } from '../config/options.js';
+import { type Options } from '../config/option-table.js';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { buildApp } from '../server/app.js';

@@ -13,7 +13,7 @@ import { mergeReports, onlyNamespace, onlyPods } from '../cluster/merge.js';
 import { SourceFailure } from '../domain/ports.js';
 import type { NodeResult } from '../domain/cluster-report.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
-import type { Options } from '../config/options.js';
+import type { Options } from '../config/option-table.js';
 import { renderCluster } from '../render/cluster.js';
 import { terminalSafe } from '../render/safe.js';
 import { outputFormat, serialize, terminalWidth, useColor, wrap } from '../render/output.js';

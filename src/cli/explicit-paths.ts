@@ -3,7 +3,8 @@
  * is a usage error (exit 2) naming the path, never a quieter scan that looks clean.
  */
 import { existsSync } from 'node:fs';
-import { OptionsError, type Options } from '../config/options.js';
+import { OptionsError } from '../config/options.js';
+import { type Options } from '../config/option-table.js';
 import { resolveInRoot } from '../adapters/node-files/host-files.js';
 
 export function checkExplicitPaths(options: Pick<Options, 'kubeconfig' | 'containerdConfig' | 'hostRoot'>, which: readonly ('kubeconfig' | 'containerdConfig')[]): void {

@@ -7,7 +7,7 @@ import { analyzeRegistryConfig } from '../report/analyze.js';
 import { profileFor } from '../runtimes/profile.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import { EXIT } from './exit.js';
-import type { Options } from '../config/options.js';
+import type { Options } from '../config/option-table.js';
 import type { RuntimeInfo } from '../domain/snapshot.js';
 import { renderRegistries } from '../render/registries.js';
 import { terminalSafe } from '../render/safe.js';

@@ -5,7 +5,8 @@
  */
 import { RegistryClient } from '../adapters/registry/client.js';
 import { loadCredentials } from '../adapters/registry/credentials.js';
-import { OptionsError, type Options } from '../config/options.js';
+import { OptionsError } from '../config/options.js';
+import { type Options } from '../config/option-table.js';
 import { createLogger } from '../log.js';
 import { buildResolverApp, endpointKey } from '../resolver/resolver.js';
 import { forbiddenAddress, parseCidr, type Cidr } from '../domain/addresses.js';

@@ -2,7 +2,7 @@
 import { scanNode } from '../scan/scan.js';
 import { reachesSeverity } from '../domain/finding-codes.js';
 import type { Report } from '../domain/report.js';
-import type { Options } from '../config/options.js';
+import type { Options } from '../config/option-table.js';
 import { createLogger } from '../log.js';
 import { renderTable } from '../render/table.js';
 import { createSources } from './sources.js';

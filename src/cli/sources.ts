@@ -12,7 +12,8 @@ import { loadCredentials } from '../adapters/registry/credentials.js';
 import { AnswerHold } from '../adapters/registry/answer-hold.js';
 import { SourceFailure, type PodSource, type RegistryLookup, type RuntimeClient } from '../domain/ports.js';
 import type { CollectDeps, CollectOptions } from '../scan/scan.js';
-import { OptionsError, type Options } from '../config/options.js';
+import { OptionsError } from '../config/options.js';
+import { type Options } from '../config/option-table.js';
 import type { Logger } from '../log.js';
 
 export interface Sources {

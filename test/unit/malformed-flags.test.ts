@@ -4,7 +4,7 @@
  * (addresses, URLs, paths that must exist, ranges). Each is one line on stderr and exit 2.
  */
 import { describe, expect, it } from 'vitest';
-import { OPTION_TABLE, type Command } from '../../src/config/options.js';
+import { OPTION_TABLE, type Command } from '../../src/config/option-table.js';
 import { runCli } from '../helpers/cli.js';
 
 /** String and list options whose value has a form, with a value that breaks it. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadOptions, OptionsError, OPTION_TABLE, parseDuration } from '../../src/config/options.js';
+import { loadOptions, OptionsError, parseDuration } from '../../src/config/options.js';
+import { OPTION_TABLE } from '../../src/config/option-table.js';
 import { ALL_FINDING_CODES, FINDING_CODES } from '../../src/domain/finding-codes.js';
 import { withOptionsTable } from '../../scripts/gen-docs.js';
 

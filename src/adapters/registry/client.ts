@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageBuildMeta } from '../../domain/snapshot.js';
 import { validMediaType, type PlatformRead, type RegistryErrorKind, type TagResolved, type TagSince, type TagUnverified } from '../../domain/tag-truth.js';
-import { TagHistory } from './tag-history.js';
+import { TagAnswers } from './tag-answers.js';
 import { hostPlatform, pickPlatformChild, type NodePlatform } from './platform.js';
 import { HubGetBudget, PlatformReader } from './platform-read.js';
 import { monotonicNow } from '../../domain/clock.js';
@@ -116,21 +116,16 @@ function header(res: HttpResponse, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Tag answers kept at most (one per endpoint, repository and tag). */
-export const MAX_CACHED_ANSWERS = 20_000;
 
 export class RegistryClient {
   private readonly agents: AgentPool;
   private readonly gate: HostGate;
-  private readonly cache = new Map<string, { expires: number; value: TagResolved | Fail }>();
+  private readonly answers: TagAnswers;
   private readonly inflight = new Map<string, Promise<TagResolved | Fail>>();
   private readonly authorizer: Authorizer;
   private readonly rateLimit = new Map<string, number>();
   private readonly platforms: PlatformReader;
   private readonly o: Required<Omit<RegistryClientOptions, 'credentials' | 'onRequest' | 'credentialsByHostOnly' | 'addressPolicy' | 'cacheTtlFor'>> & Pick<RegistryClientOptions, 'onRequest' | 'cacheTtlFor'>;
-  private readonly history = new TagHistory();
-  /** endpoint|repository|tag → the latest push notified, so an answer asked before it cannot replace it. */
-  private readonly pushed = new Map<string, { digest: string; at: number }>();
   private readonly credentials: ReadonlyMap<string, Credential>;
   private readonly credentialsByHostOnly: boolean;
 
@@ -153,6 +148,7 @@ export class RegistryClient {
     this.gate = new HostGate(this.o.concurrency, this.o.perHostConcurrency, this.o.maxBackoffSeconds, this.o.now);
     this.authorizer = new Authorizer(this.agents, this.o.now, this.o.connectTimeoutMs, this.o.timeoutMs, (h, m, c) => this.count(h, m, c));
     this.credentials = options.credentials ?? new Map();
+    this.answers = new TagAnswers(this.o.now, (url) => this.o.cacheTtlFor?.(url) ?? this.o.cacheTtlMs);
     this.platforms = new PlatformReader(this.o.platform, new HubGetBudget(this.o.dockerHubGetsPer6h, this.o.now, () => this.rateLimit));
   }
 
@@ -166,75 +162,33 @@ export class RegistryClient {
 
   /** The cached answer for `repository:tag` at this endpoint, while it is fresh; no request. */
   cachedTag(endpoint: RegistryEndpoint, registry: string, repository: string, tag: string): TagResolved | Fail | undefined {
-    const cached = this.cache.get(`${endpoint.url}|${registry}|${repository}|${tag}`);
-    return cached && cached.expires > this.o.now() ? cached.value : undefined;
+    return this.answers.get(endpoint.url, registry, repository, tag);
   }
 
   /** What `repository:tag` points to at this endpoint now. Never rejects. */
   resolveTag(endpoint: RegistryEndpoint, registry: string, repository: string, tag: string): Promise<TagResolved | Fail> {
+    const cached = this.answers.get(endpoint.url, registry, repository, tag);
+    if (cached) return Promise.resolve(cached);
     const key = `${endpoint.url}|${registry}|${repository}|${tag}`;
-    const cached = this.cache.get(key);
-    if (cached && cached.expires > this.o.now()) return Promise.resolve(cached.value);
     const running = this.inflight.get(key);
     if (running) return running;
     const asked = this.o.now();
-    const tagKey = `${endpoint.url}|${repository}|${tag}`;
     const p = this.doResolve(endpoint, registry, repository, tag)
       .catch((e: unknown) => fail('invalid-response', `unexpected failure: ${(e as Error)?.name ?? 'error'}`))
-      .then((answer) => {
-        const now = this.o.now();
-        // A push notified while this question was out is newer than its answer: the notified digest stands.
-        const push = this.pushed.get(tagKey);
-        if (answer.ok && push && push.at >= asked && push.digest !== answer.digest) {
-          const notified = this.cache.get(key);
-          if (notified) return notified.value;
-        }
-        const value: TagResolved | Fail = answer.ok
-          ? { ...answer, confirmedAt: new Date(now).toISOString(), since: this.history.observe(tagKey, answer.digest, now, 'answer') }
-          : answer;
-        if (value.ok || value.kind === 'not-found') this.remember(key, endpoint.url, value);
-        return value;
-      })
+      .then((answer) => this.answers.answered(endpoint.url, registry, repository, tag, asked, answer))
       .finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
-  private remember(key: string, endpointUrl: string, value: TagResolved | Fail): void {
-    // Bounded: beyond the cap the oldest answer goes (it is asked again when needed).
-    if (!this.cache.has(key) && this.cache.size >= MAX_CACHED_ANSWERS) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, { expires: this.o.now() + (this.o.cacheTtlFor?.(endpointUrl) ?? this.o.cacheTtlMs), value });
-  }
-
-  /**
-   * A push the endpoint itself announced (a registry notification, authenticated by the
-   * caller): the tag's history gains the digest, and every cached answer for the tag at this
-   * endpoint is replaced by it (with a media type) or dropped (without one, so the next
-   * question asks). No request is made. Returns how many cached answers it touched.
-   */
+  /** A push the endpoint announced (tag-answers.ts): no request is made. */
   notePush(endpointUrl: string, repository: string, tag: string, digest: string, mediaType: string | undefined): { since: TagSince; answers: number } {
-    const now = this.o.now();
-    const tagKey = `${endpointUrl}|${repository}|${tag}`;
-    const since = this.history.observe(tagKey, digest, now, 'notification');
-    this.pushed.delete(tagKey);
-    if (this.pushed.size >= MAX_CACHED_ANSWERS) this.pushed.delete(this.pushed.keys().next().value!);
-    this.pushed.set(tagKey, { digest, at: now });
-    const prefix = `${endpointUrl}|`;
-    const suffix = `|${repository}|${tag}`;
-    let answers = 0;
-    for (const [key, entry] of [...this.cache]) {
-      if (!key.startsWith(prefix) || !key.endsWith(suffix) || key.slice(prefix.length, -suffix.length).includes('|')) continue;
-      answers += 1;
-      if (entry.value.ok && entry.value.digest === digest) continue;
-      if (mediaType === undefined) this.cache.delete(key);
-      else this.remember(key, endpointUrl, { ok: true, digest, mediaType, confirmedAt: new Date(now).toISOString(), since });
-    }
-    return { since, answers };
+    return this.answers.notePush(endpointUrl, repository, tag, digest, mediaType);
   }
 
   /** What the tag was seen to point to at this endpoint, oldest first (answers and notifications). */
   tagHistory(endpointUrl: string, repository: string, tag: string): readonly TagSince[] {
-    return this.history.history(`${endpointUrl}|${repository}|${tag}`);
+    return this.answers.tagHistory(endpointUrl, repository, tag);
   }
 
   /** The image a node of this client's platform runs from `digest` (platform-read.ts). */
