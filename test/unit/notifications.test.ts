@@ -259,3 +259,20 @@ describe('a flooding sender', () => {
     }
   });
 });
+
+describe('the change feed holds a bounded number of polls', () => {
+  it('past MAX_WAITERS a poll is answered at once instead of held; a closed connection frees its place', async () => {
+    const { ChangeFeed, MAX_WAITERS } = await import('../../src/resolver/changes.js');
+    const feed = new ChangeFeed();
+    let closeAll!: () => void;
+    const closed = new Promise<void>((r) => (closeAll = r));
+    const held = Array.from({ length: MAX_WAITERS }, () => feed.read(feed.epoch, 0, 20_000, closed));
+    expect(feed.waiting).toBe(MAX_WAITERS);
+    const t0 = performance.now();
+    expect(await feed.read(feed.epoch, 0, 20_000, new Promise(() => undefined))).toMatchObject({ changes: [] });
+    expect(performance.now() - t0).toBeLessThan(200);
+    closeAll();
+    await Promise.all(held);
+    expect(feed.waiting).toBe(0);
+  });
+});
