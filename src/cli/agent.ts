@@ -17,6 +17,7 @@ import { SourceFailure } from '../domain/ports.js';
 import { ResolverChangeWatcher, type PushedTag } from '../adapters/registry/resolver-changes.js';
 import type { Report } from '../domain/report.js';
 import { tokenFrom } from './sources.js';
+import { endpointKey } from '../domain/registry-plan.js';
 
 export async function runAgent(options: Options): Promise<number> {
   const log = createLogger(options.logLevel);
@@ -97,18 +98,8 @@ export async function runAgent(options: Options): Promise<number> {
   return 0;
 }
 
-/** An endpoint as the resolver names it: origin and API path, no trailing slash. */
-function endpointKey(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return url;
-  }
-}
-
 /** True when the latest report asked `p`'s endpoint about its tag and got another digest (or no answer). */
 export function answeredOtherwise(report: Report | undefined, p: PushedTag): boolean {
   const endpoint = endpointKey(p.endpoint);
-  return (report?.registryTruth ?? []).some((a) => a.repository === p.repository && a.tag === p.tag && endpointKey(a.endpoint) === endpoint && (!a.result.ok || a.result.digest !== p.digest));
+  return endpoint !== undefined && (report?.registryTruth ?? []).some((a) => a.repository === p.repository && a.tag === p.tag && endpointKey(a.endpoint) === endpoint && (!a.result.ok || a.result.digest !== p.digest));
 }

@@ -37,3 +37,17 @@ export function defaultRegistryPlan(registry: string): RegistryPlan {
     mode: 'default',
   };
 }
+
+/**
+ * An endpoint as the shared resolver's allow-list, its notifiers and the agents compare it: origin
+ * plus any API path, no trailing slash; undefined for anything but http(s) without user info, query or fragment.
+ */
+export function endpointKey(endpoint: string): string | undefined {
+  try {
+    const u = new URL(endpoint);
+    if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) return undefined;
+    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return undefined;
+  }
+}

@@ -20,6 +20,7 @@ import type { ApiAuthorizer } from '../server/api-auth.js';
 import { unacceptableTarget } from '../server/request-target.js';
 import { monotonicNow } from '../domain/clock.js';
 import { validRepository, validTag } from '../domain/oci-grammar.js';
+import { endpointKey } from '../domain/registry-plan.js';
 import { DISTRIBUTION_MEDIA_TYPE, MAX_NOTIFICATION_BYTES, parseNotification, senderOf, type NotificationSender } from './notifications.js';
 import { ChangeFeed, MAX_WAIT_MS } from './changes.js';
 
@@ -55,17 +56,6 @@ export interface ResolverOptions {
 
 /** Set on a notification one replica passes to another: it is not passed on again. */
 export const FORWARDED_HEADER = 'x-tagdrift-forwarded';
-
-/** An endpoint as the allow-list and the questions compare it: origin plus any API path, no trailing slash. */
-export function endpointKey(endpoint: string): string | undefined {
-  try {
-    const u = new URL(endpoint);
-    if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) return undefined;
-    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A token bucket per caller: `rate` a second, bursts of `burst`; monotonic time. */
 export class CallerQuota {
