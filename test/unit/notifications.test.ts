@@ -276,3 +276,12 @@ describe('the change feed holds a bounded number of polls', () => {
     expect(feed.waiting).toBe(0);
   });
 });
+
+describe('--peers', () => {
+  it("resolves the name to every replica's address but this one's own (a name of this machine gives none)", async () => {
+    const { peersOf } = await import('../../src/cli/resolver.js');
+    expect(await peersOf('localhost', 9421)()).toEqual([]);
+    // A literal address not on this machine stands for another replica.
+    expect(await peersOf('198.51.100.77', 9421)()).toEqual(['http://198.51.100.77:9421']);
+  });
+});
