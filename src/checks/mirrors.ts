@@ -1,6 +1,6 @@
 /**
  * Findings from registry evidence about tags rather than containers, read as
- * containerd walks its hosts (domain/registry-truth.ts `truthByTag`):
+ * containerd walks its hosts (domain/tag-truth.ts `truthByTag`):
  *
  * - cache-stale (warning): a cached tag gives this node's platform another image
  *   than upstream's and no running container uses it — the next IfNotPresent pod

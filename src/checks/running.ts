@@ -10,7 +10,7 @@
  * - tag-republished (info): the tag's index digest moved, but the image the node's
  *   platform runs from it did not (another platform or an attestation changed).
  *
- * Sameness is decided per platform (domain/registry-truth.ts `compareWithLocal`):
+ * Sameness is decided per platform (domain/tag-truth.ts `compareWithLocal`):
  * an index digest alone proves nothing. When the node platform's image behind a
  * moved index could not be read, the finding says so and is not critical. A tag
  * whose registry answer failed is never called fresh or stale from the registry:

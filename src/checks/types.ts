@@ -1,3 +1,4 @@
+/** What every check is given (the snapshot, its views, the runtime's registry view, the truth per tag) and what it returns. */
 import type { Finding } from '../domain/report.js';
 import type { NodeSnapshot } from '../domain/snapshot.js';
 import type { ContainerView, NodeIndex } from '../domain/join.js';

@@ -1,4 +1,4 @@
-/** What every runtime\'s plan shares: a registry\'s own default upstream, and the plan without configuration. */
+/** What every runtime's plan shares: a registry's own default upstream, and the plan without configuration. */
 import { DOCKER_HUB, isDockerHubHost } from './image-ref.js';
 import type { RegistryPlan } from './registry-config.js';
 

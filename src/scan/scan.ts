@@ -1,7 +1,8 @@
 /**
- * The collector: asks every source once, concurrently, and records each answer as
- * an Outcome (value or classified error, with its duration). It never throws for a
- * source failure: a node whose runtime is down still gets a snapshot.
+ * A node scan in one pass: collect, join, registries, details, analyze, each entered once. The
+ * collection asks every source once, concurrently, and records each answer as an Outcome (value
+ * or classified error, with its duration); it never throws for a source failure: a node whose
+ * runtime is down still gets a snapshot.
  */
 import type { ImageBuildMeta, NodeSnapshot, Outcome } from '../domain/snapshot.js';
 import { analyze } from '../report/analyze.js';

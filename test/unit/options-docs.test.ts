@@ -56,4 +56,11 @@ describe('docs follow the code', () => {
       expect(section!.split('\n###')[0]).toContain(`**${FINDING_CODES[code].severity}`);
     }
   });
+
+  it('docs/architecture.md lists every source file with its header (npm run docs), and every file has a header', async () => {
+    const { architectureWithIndex, sourceIndex } = await import('../../scripts/source-index.js');
+    const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
+    expect(doc).toBe(architectureWithIndex(doc));
+    expect(sourceIndex()).not.toContain('(no header comment)');
+  });
 });
