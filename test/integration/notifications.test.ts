@@ -62,6 +62,14 @@ const report = async (ag: RunningAgent) => JSON.parse((await ag.get('/v1/report'
 const staleFor = async (ag: RunningAgent, image: string) => (await report(ag)).findings.find((f) => f.code === 'running-stale' && f.image === image);
 const lagMetric = async (ag: RunningAgent, host: string) => Number(new RegExp(`^tagdrift_mirror_lag_seconds\\{mirror="${host.replace(/\./g, '\\.')}"\\} (\\d+)$`, 'm').exec((await ag.get('/metrics')).body)?.[1] ?? NaN);
 
+/** An agent on the bed asking `resolverUrl`, ready (its first scan done). */
+async function readyAgent(resolverUrl: string, extra: readonly string[] = []): Promise<RunningAgent> {
+  const agent = await startAgent([...bed.scanArgs(), '--resolver-url', resolverUrl, '--resolver-token-file', tokenFile, ...extra], await freePort());
+  agents.push(agent);
+  await waitFor('agent ready', async () => (await agent.get('/readyz')).status === 200, 30_000);
+  return agent;
+}
+
 beforeAll(async () => {
   notifyPort = await freePort();
   bed = await TestBed.start({
@@ -91,9 +99,7 @@ let notifiedTagRequests = 0;
 describe('push to finding on a real node', () => {
   it('docker-registry notifies the resolver; the agent at its default interval reports running-stale within 60 s, asking the registry no tag question', async () => {
     const resolverUrl = await startResolver(notifyPort, true);
-    const agent = await startAgent([...bed.scanArgs(), '--resolver-url', resolverUrl, '--resolver-token-file', tokenFile], await freePort());
-    agents.push(agent);
-    await waitFor('agent ready', async () => (await agent.get('/readyz')).status === 200, 30_000);
+    const agent = await readyAgent(resolverUrl);
     const image = `${bed.upstream.host}/shop/web:1.0`;
     expect(await staleFor(agent, image)).toBeUndefined();
     const before = tagdriftRequests(bed.upstream, 'shop/web');
@@ -130,9 +136,7 @@ describe('push to finding on a real node', () => {
 
   it('control, without notifications, same node, same window: no finding, and no fewer tag questions to the registry', async () => {
     const resolverUrl = await startResolver(await freePort(), false);
-    const agent = await startAgent([...bed.scanArgs(), '--resolver-url', resolverUrl, '--resolver-token-file', tokenFile], await freePort());
-    agents.push(agent);
-    await waitFor('control agent ready', async () => (await agent.get('/readyz')).status === 200, 30_000);
+    const agent = await readyAgent(resolverUrl);
     const image = `${bed.upstream.host}/shop/api:1.0`;
     expect(await staleFor(agent, image)).toBeUndefined();
     const before = tagdriftRequests(bed.upstream, 'shop/api');
@@ -154,9 +158,7 @@ describe('push to finding on a real node', () => {
     await pushImage(lag1, `${mirror.host}/shop/lag:1.0`);
     bed.containerd.writeRoutes([{ host: bed.upstream.host, serverUrl: bed.upstream.url, mirrors: [{ url: mirror.url, capabilities: ['pull', 'resolve'] }] }]);
     await bed.kubelet.runPod({ namespace: 'shop', name: 'lag-0', owner: { kind: 'StatefulSet', name: 'lag' }, containers: [{ name: 'c', image: lag1.ref, imagePullPolicy: 'IfNotPresent' }] });
-    const agent = await startAgent([...bed.scanArgs(), '--resolver-url', `http://127.0.0.1:${notifyPort}`, '--resolver-token-file', tokenFile, '--interval', '3s', '--registry-cache-ttl', '2s'], await freePort());
-    agents.push(agent);
-    await waitFor('agent ready', async () => (await agent.get('/readyz')).status === 200, 30_000);
+    const agent = await readyAgent(`http://127.0.0.1:${notifyPort}`, ['--interval', '3s', '--registry-cache-ttl', '2s']);
     await waitFor('the mirror reported current', async () => (await lagMetric(agent, mirror.host)) === 0, 20_000);
 
     const lag2 = await bed.publish('shop/lag', '1.0', { version: 'lag-2' });
